@@ -1,0 +1,37 @@
+# cbassess: `make run` starts the app with demo data; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test lint bench venv clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	scripts/system-deps.sh run
+	$(BIN)/flask --app cbassess seed-demo
+	$(BIN)/flask --app cbassess run --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	scripts/system-deps.sh test
+	$(BIN)/ruff check cbassess tests benchmarks
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check cbassess tests benchmarks
+
+bench: $(STAMP)
+	scripts/system-deps.sh run
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts

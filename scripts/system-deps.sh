@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install the Debian packages cbassess needs, only those missing.
+#   scripts/system-deps.sh run    WeasyPrint's libraries and fonts
+#   scripts/system-deps.sh test   the same, plus Chromium for the browser tests
+set -euo pipefail
+
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libharfbuzz0b fonts-dejavu-core shared-mime-info)
+if [ "${1:-run}" = "test" ]; then
+  packages+=(chromium)
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "Installing system packages: ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then SUDO=sudo; else
+    echo "Run as root, or install them yourself: apt-get install ${missing[*]}" >&2; exit 1
+  fi
+else
+  SUDO=""
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

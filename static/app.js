@@ -1,0 +1,160 @@
+/* cbassess: autosave behaviour on top of htmx. No inline script anywhere (strict CSP).
+ *
+ * - shows "Saving…" while a save is in flight, and "Not saved" with a Retry button when the
+ *   network fails; the typed text always stays in the field;
+ * - keeps a copy of unsaved text in this browser (localStorage) until the server has it, and
+ *   restores it after a crash or a closed tab, then saves it;
+ * - after a 401 (session expired) it retries when the person comes back to the tab, and after
+ *   a refused CSRF token it takes the fresh token the server sent and retries once;
+ * - shows save times in the reader's local time.
+ */
+(function () {
+  "use strict";
+  var DRAFT_PREFIX = "cbassess:draft:";
+  var unsaved = new Set();
+  var messages = {};
+
+  function message(name) { return messages[name] || name; }
+
+  function sections() { return document.querySelectorAll("[data-autosave]"); }
+  function statusOf(section) { return section.querySelector(".answer-status"); }
+  function draftKey(section) { return DRAFT_PREFIX + section.getAttribute("data-autosave"); }
+
+  function fieldsOf(section) {
+    var values = {};
+    section.querySelectorAll("input, textarea").forEach(function (el) {
+      if (el.type === "radio") { if (el.checked) values[el.name] = el.value; }
+      else if (el.name) { values[el.name] = el.value; }
+    });
+    return values;
+  }
+
+  function setStatus(section, cls, text, withRetry) {
+    var status = statusOf(section);
+    status.textContent = "";
+    var span = document.createElement("span");
+    span.className = "status " + cls;
+    span.textContent = text;
+    status.appendChild(span);
+    if (withRetry) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "button button--small js-retry";
+      button.textContent = message("retry");
+      span.appendChild(document.createTextNode(" "));
+      span.appendChild(button);
+    }
+  }
+
+  function saveDraft(section) {
+    try { localStorage.setItem(draftKey(section), JSON.stringify({ at: Date.now(), fields: fieldsOf(section) })); }
+    catch (e) { /* storage full or disabled: the server save still runs */ }
+  }
+  function clearDraft(section) { try { localStorage.removeItem(draftKey(section)); } catch (e) {} }
+
+  function save(section) { htmx.trigger(section, "change"); }
+  function retryAll() { unsaved.forEach(function (section) { if (document.body.contains(section)) save(section); }); }
+
+  function restoreDrafts() {
+    sections().forEach(function (section) {
+      var raw; try { raw = localStorage.getItem(draftKey(section)); } catch (e) { return; }
+      if (!raw) return;
+      var draft; try { draft = JSON.parse(raw); } catch (e) { clearDraft(section); return; }
+      var current = fieldsOf(section), differs = false;
+      Object.keys(draft.fields).forEach(function (name) {
+        if (current[name] !== draft.fields[name]) differs = true;
+      });
+      if (!differs) { clearDraft(section); return; }
+      Object.keys(draft.fields).forEach(function (name) {
+        section.querySelectorAll("[name='" + CSS.escape(name) + "']").forEach(function (el) {
+          if (el.type === "radio") el.checked = el.value === draft.fields[name];
+          else el.value = draft.fields[name];
+        });
+      });
+      setStatus(section, "status--saving", message("restored"));
+      unsaved.add(section);
+      save(section);
+    });
+  }
+
+  document.addEventListener("input", function (event) {
+    var section = event.target.closest("[data-autosave]");
+    if (!section) return;
+    unsaved.add(section);
+    saveDraft(section);
+  });
+  document.addEventListener("change", function (event) {
+    var section = event.target.closest && event.target.closest("[data-autosave]");
+    if (section) { unsaved.add(section); saveDraft(section); }
+  });
+
+  document.addEventListener("click", function (event) {
+    var section = event.target.closest("[data-autosave]");
+    if (!section) return;
+    if (event.target.closest(".js-retry") || event.target.closest(".js-keep-mine")) save(section);
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var section = event.detail.elt;
+    if (section.hasAttribute && section.hasAttribute("data-autosave") && event.detail.requestConfig.verb === "post") {
+      setStatus(section, "status--saving", message("saving"));
+    }
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var section = event.detail.elt;
+    if (!section.hasAttribute || !section.hasAttribute("data-autosave")) return;
+    if (event.detail.requestConfig.verb !== "post") return;
+    var xhr = event.detail.xhr;
+    if (event.detail.successful) {
+      unsaved.delete(section);
+      clearDraft(section);
+      localiseTimes(section);
+      return;
+    }
+    if (xhr && xhr.status === 400 && xhr.getResponseHeader("X-CSRF-Token") && !section.dataset.csrfRetried) {
+      var headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+      headers["X-CSRFToken"] = xhr.getResponseHeader("X-CSRF-Token");
+      document.body.setAttribute("hx-headers", JSON.stringify(headers));
+      section.dataset.csrfRetried = "1";
+      save(section);
+      return;
+    }
+    delete section.dataset.csrfRetried;
+  });
+
+  document.addEventListener("htmx:sendError", function (event) {
+    var section = event.detail.elt;
+    if (!section.hasAttribute || !section.hasAttribute("data-autosave")) return;
+    unsaved.add(section);
+    setStatus(section, "status--error", message("offline"), true);
+  });
+  document.addEventListener("htmx:timeout", function (event) {
+    var section = event.detail.elt;
+    if (section.hasAttribute && section.hasAttribute("data-autosave")) {
+      unsaved.add(section);
+      setStatus(section, "status--error", message("timeout"), true);
+    }
+  });
+
+  window.addEventListener("online", retryAll);
+  window.addEventListener("focus", retryAll);
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) retryAll(); });
+  window.addEventListener("beforeunload", function (event) {
+    if (unsaved.size) { event.preventDefault(); event.returnValue = ""; }
+  });
+
+  function localiseTimes(root) {
+    (root || document).querySelectorAll(".status--saved time[datetime]").forEach(function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      if (!isNaN(when)) el.textContent = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    try { messages = JSON.parse(document.body.getAttribute("data-messages") || "{}"); } catch (e) { messages = {}; }
+    if (window.htmx) htmx.config.timeout = 20000;
+    localiseTimes(document);
+    restoreDrafts();
+  });
+})();
