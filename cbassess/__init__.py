@@ -1,0 +1,118 @@
+"""cbassess: customs capacity-building readiness self-assessment.
+
+create_app builds the Flask application: configuration (defaults, then instance/config.py,
+then CBASSESS_* environment variables, or a test mapping), the secret key kept in the
+instance folder, extensions, blueprints and CLI commands.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, jsonify
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+
+from .extensions import babel, csrf, db, limiter, login_manager
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET = "dev"  # refused in production
+LANGUAGES = ("en", "fr")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Application factory (see the Flask tutorial): one app per deployment or per test."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=os.environ.get("CBASSESS_INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        SECRET_KEY=DEFAULT_SECRET,
+        SQLALCHEMY_DATABASE_URI="sqlite:///" + str(Path(app.instance_path) / "cbassess.sqlite"),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        ENV_NAME="development",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        BABEL_DEFAULT_LOCALE="en",
+        LANGUAGES=LANGUAGES,
+        PAGE_SIZE=25,
+        RATELIMIT_ENABLED=True,
+        LOGIN_LIMITS="10 per minute;50 per hour",
+    )
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("CBASSESS")
+        _ensure_secret_key(app)
+    else:
+        app.config.from_mapping(test_config)
+    if app.config["ENV_NAME"] == "production":
+        if app.config["SECRET_KEY"] in (DEFAULT_SECRET, "", None):
+            raise RuntimeError(
+                "Refusing to start in production with the default SECRET_KEY: set one in "
+                f"{app.instance_path}/secret_key or CBASSESS_SECRET_KEY."
+            )
+        app.config.setdefault("SESSION_COOKIE_SECURE", True)
+        app.config.setdefault("REMEMBER_COOKIE_SECURE", True)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    from .i18n import select_locale
+
+    babel.init_app(app, locale_selector=select_locale)
+
+    from . import auth, cli, errors, results, security, walk
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(walk.bp)
+    app.register_blueprint(results.bp)
+    errors.init_app(app)
+    security.init_app(app)
+    cli.init_app(app)
+
+    @app.get("/healthz")
+    def healthz():
+        """Liveness and database reachability, for load balancers and monitoring."""
+        try:
+            db.session.execute(text("SELECT 1"))
+        except Exception:  # any database failure means "not healthy"
+            return jsonify(status="error", database="unreachable"), 503
+        return jsonify(status="ok", database="ok")
+
+    return app
+
+
+def _ensure_secret_key(app: Flask) -> None:
+    """Use instance/secret_key, creating it (random, owner-only) on first run."""
+    if app.config.get("SECRET_KEY") not in (DEFAULT_SECRET, "", None):
+        return
+    key_file = Path(app.instance_path) / "secret_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    app.config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """WAL, foreign keys, a busy timeout and NORMAL sync on every SQLite connection."""
+    if type(dbapi_connection).__module__.split(".")[0] not in ("sqlite3", "pysqlite2"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

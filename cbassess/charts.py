@@ -1,0 +1,163 @@
+"""Radar chart geometry and SVG, drawn on the server so the page and the PDF show one chart.
+
+The chart is plain SVG text with every label escaped; no JavaScript and no image library,
+so it renders the same in a browser, in WeasyPrint and with styles off.  Imports nothing
+from Flask.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from xml.sax.saxutils import escape, quoteattr
+
+MIN_AXES, MAX_AXES = 3, 15
+
+# Presentation attributes rather than CSS, so the chart looks the same in every renderer.
+_RING = 'fill="none" stroke="#c9d1db" stroke-width="1"'
+_TICK = 'font-size="11" fill="#4a5563"'
+_SPOKE = 'stroke="#c9d1db" stroke-width="1"'
+_COMPARISON = 'fill="none" stroke="#9a5b00" stroke-width="2" stroke-dasharray="6 4"'
+_SCORE = 'fill="#0b3a5d" fill-opacity="0.22" stroke="#0b3a5d" stroke-width="2.5"'
+_DOT = 'fill="#0b3a5d"'
+_LABEL = 'font-size="13" fill="#1b2430"'
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class RadarAxis:
+    """One spoke: its label and the value drawn on it (None when it has no score yet)."""
+
+    label: str
+    value: float | None
+
+
+def axis_angle(index: int, count: int) -> float:
+    """Angle of spoke `index` in radians: the first points straight up, the rest clockwise."""
+    return -math.pi / 2 + 2 * math.pi * index / count
+
+
+def radar_point(center: Point, radius: float, index: int, count: int, fraction: float) -> Point:
+    """Where a value that is `fraction` of the way out (0 centre, 1 rim) lies on a spoke."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    angle = axis_angle(index, count)
+    return Point(
+        round(center.x + radius * fraction * math.cos(angle), 2),
+        round(center.y + radius * fraction * math.sin(angle), 2),
+    )
+
+
+def radar_polygon(
+    center: Point, radius: float, values: Sequence[float | None], minimum: float, maximum: float
+) -> list[Point]:
+    """Vertices of the score polygon; a spoke with no score is drawn at the centre."""
+    if not MIN_AXES <= len(values) <= MAX_AXES:
+        raise ValueError(f"a radar chart needs {MIN_AXES} to {MAX_AXES} axes, not {len(values)}")
+    if maximum <= minimum:
+        raise ValueError("the scale's maximum must be above its minimum")
+    span = maximum - minimum
+    return [
+        radar_point(center, radius, i, len(values),
+                    0.0 if value is None else (value - minimum) / span)
+        for i, value in enumerate(values)
+    ]
+
+
+def _points(points: Sequence[Point]) -> str:
+    return " ".join(f"{p.x:g},{p.y:g}" for p in points)
+
+
+def _wrap(label: str, width: int = 18) -> list[str]:
+    """Break a label into lines of about `width` characters at spaces."""
+    lines: list[str] = []
+    for word in label.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def radar_svg(
+    axes: Sequence[RadarAxis],
+    levels: Sequence[int],
+    title: str,
+    size: int = 420,
+    comparison: Sequence[float | None] | None = None,
+) -> str:
+    """An accessible SVG radar chart: rings per scale level, spokes, labels, score polygon.
+
+    `levels` are the scale's values (the rings); `comparison`, when given, draws a second
+    dashed polygon (a previous round, say) under the first. The SVG has role="img" and a
+    <title>; pages also print the same figures as a table.
+    """
+    count = len(axes)
+    if not MIN_AXES <= count <= MAX_AXES:
+        raise ValueError(f"a radar chart needs {MIN_AXES} to {MAX_AXES} axes, not {count}")
+    minimum, maximum = min(levels), max(levels)
+    if maximum <= minimum:
+        raise ValueError("the scale's maximum must be above its minimum")
+    margin = 110
+    width = size + 2 * margin
+    height = size + 2 * 40
+    center = Point(width / 2, height / 2)
+    radius = size / 2 - 10
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="radar" viewBox="0 0 {width:g} '
+        f'{height:g}" role="img" aria-labelledby="radar-title">',
+        f'<title id="radar-title">{escape(title)}</title>',
+    ]
+    for level in levels:
+        fraction = (level - minimum) / (maximum - minimum)
+        ring = [radar_point(center, radius, i, count, fraction) for i in range(count)]
+        if fraction > 0:
+            parts.append(f'<polygon class="radar-ring" points="{_points(ring)}" {_RING}/>')
+        edge = radar_point(center, radius, 0, count, fraction)
+        parts.append(
+            f'<text class="radar-tick" x="{edge.x + 4:g}" y="{edge.y - 2:g}" {_TICK}>{level}</text>'
+        )
+    for i in range(count):
+        end = radar_point(center, radius, i, count, 1.0)
+        parts.append(
+            f'<line class="radar-spoke" x1="{center.x:g}" y1="{center.y:g}" '
+            f'x2="{end.x:g}" y2="{end.y:g}" {_SPOKE}/>'
+        )
+    if comparison is not None:
+        previous = radar_polygon(center, radius, comparison, minimum, maximum)
+        parts.append(
+            f'<polygon class="radar-comparison" points="{_points(previous)}" {_COMPARISON}/>'
+        )
+    shape = radar_polygon(center, radius, [a.value for a in axes], minimum, maximum)
+    parts.append(f'<polygon class="radar-score" points="{_points(shape)}" {_SCORE}/>')
+    for point in shape:
+        parts.append(
+            f'<circle class="radar-dot" cx="{point.x:g}" cy="{point.y:g}" r="4" {_DOT}/>'
+        )
+    for i, axis in enumerate(axes):
+        anchor_point = radar_point(center, radius + 14, i, count, 1.0)
+        cos = math.cos(axis_angle(i, count))
+        anchor = "middle" if abs(cos) < 0.3 else ("start" if cos > 0 else "end")
+        lines = _wrap(axis.label)
+        sin = math.sin(axis_angle(i, count))
+        first_y = anchor_point.y - (len(lines) - 1) * 15 if sin < -0.3 else anchor_point.y
+        if abs(sin) <= 0.3:
+            first_y = anchor_point.y - (len(lines) - 1) * 7.5 + 4
+        elif sin > 0.3:
+            first_y = anchor_point.y + 10
+        parts.append(
+            f'<text class="radar-label" x="{anchor_point.x:g}" y="{first_y:g}" '
+            f'text-anchor={quoteattr(anchor)} {_LABEL}>'
+            + "".join(
+                f'<tspan x="{anchor_point.x:g}" dy="{0 if n == 0 else 15}">{escape(line)}</tspan>'
+                for n, line in enumerate(lines)
+            )
+            + "</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,55 @@
+"""Error pages: a full page for a browser, a small fragment for an htmx request.
+
+htmx is configured (base.html) to swap 4xx answers into the page, so the fragment shows
+beside the answer that failed; the message is always written for a person.
+"""
+
+from flask import Flask, current_app, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, generate_csrf
+from werkzeug.exceptions import HTTPException
+
+
+def _render(status: int, title: str, message: str):
+    if request.headers.get("HX-Request"):
+        response = render_template("_error_fragment.html", message=message, status=status)
+    else:
+        response = render_template("error.html", title=title, message=message, status=status)
+    return response, status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        if not current_user.is_authenticated:
+            # An expired session takes its CSRF secret with it: say what really happened.
+            return current_app.login_manager.unauthorized()
+        body, status = _render(
+            400, _("Form expired"),
+            _("This form has expired or was not sent from this site. Reload the page and try "
+              "again; nothing was saved."),
+        )
+        # A fresh token lets app.js retry an autosave after the session was renewed.
+        return body, status, {"X-CSRF-Token": generate_csrf()}
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        messages = {
+            400: _("The request could not be understood."),
+            403: _("You do not have permission to do that."),
+            404: _("There is nothing here, or you do not have access to it."),
+            405: _("That action is not allowed here."),
+            409: _("That cannot be changed now."),
+            413: _("What you sent is too large."),
+            429: _("Too many attempts. Wait a minute and try again."),
+        }
+        message = error.description if getattr(error, "custom", False) else messages.get(
+            error.code or 500, error.description)
+        return _render(error.code or 500, error.name, message)
+
+    @app.errorhandler(500)
+    def server_error(error):
+        return _render(500, _("Something went wrong"),
+                       _("Something went wrong on our side. Your last change may not have been "
+                         "saved; try again."))

@@ -1,0 +1,387 @@
+"""Load and validate instrument files into immutable objects.
+
+An instrument (principles, indicators, a rating scale, a descriptor per level) is data, not
+code: it arrives as a YAML file, is checked here with messages that name the file and the
+path inside it, and comes out frozen, so nothing downstream can change an assessment's
+yardstick by accident.  This module imports nothing from Flask.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+DEFAULT_LANGUAGE = "en"
+MAX_FILE_BYTES = 1_000_000
+MIN_PRINCIPLES, MAX_PRINCIPLES = 3, 15
+MIN_INDICATORS, MAX_INDICATORS = 3, 100
+MIN_LEVELS, MAX_LEVELS = 2, 10
+
+SHIPPED_DIR = Path(__file__).parent / "instruments"
+
+_INSTRUMENT_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_PRINCIPLE_KEY = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+
+
+class InstrumentError(ValueError):
+    """An instrument file is unreadable or breaks a rule; the message says where and why."""
+
+    def __init__(self, source: str, path: str, problem: str) -> None:
+        self.source, self.path, self.problem = source, path, problem
+        where = f"{source}: {path}: " if path else f"{source}: "
+        super().__init__(where + problem)
+
+
+@dataclass(frozen=True)
+class Text:
+    """A piece of instrument text in one or more languages, English always present."""
+
+    translations: Mapping[str, str]
+
+    def get(self, language: str | None = None) -> str:
+        """The text in `language` (or its base language), falling back to English."""
+        if language:
+            for candidate in (language, language.split("-")[0]):
+                if candidate in self.translations:
+                    return self.translations[candidate]
+        return self.translations[DEFAULT_LANGUAGE]
+
+    def __str__(self) -> str:
+        return self.get()
+
+
+@dataclass(frozen=True)
+class Level:
+    value: int
+    label: Text
+    summary: Text
+
+
+@dataclass(frozen=True)
+class Scale:
+    levels: tuple[Level, ...]
+    cumulative: bool
+    not_applicable_allowed: bool
+    not_applicable_label: Text
+
+    @property
+    def values(self) -> tuple[int, ...]:
+        return tuple(level.value for level in self.levels)
+
+    @property
+    def minimum(self) -> int:
+        return self.levels[0].value
+
+    @property
+    def maximum(self) -> int:
+        return self.levels[-1].value
+
+    def level(self, value: int) -> Level:
+        """The level with this value; KeyError when it is not on the scale."""
+        for level in self.levels:
+            if level.value == value:
+                return level
+        raise KeyError(value)
+
+
+@dataclass(frozen=True)
+class Indicator:
+    key: str
+    principle_key: str
+    question: Text
+    guidance: Text
+    evidence_examples: tuple[Text, ...]
+    descriptors: Mapping[int, Text]
+
+
+@dataclass(frozen=True)
+class Principle:
+    key: str
+    title: Text
+    summary: Text | None
+    indicators: tuple[Indicator, ...]
+
+
+@dataclass(frozen=True)
+class Instrument:
+    key: str
+    version: str
+    title: Text
+    description: Text | None
+    scale: Scale
+    principles: tuple[Principle, ...]
+    content_hash: str
+    indicators: tuple[Indicator, ...] = field(init=False, repr=False, compare=False)
+    _by_key: Mapping[str, Indicator] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        indicators = tuple(i for p in self.principles for i in p.indicators)
+        object.__setattr__(self, "indicators", indicators)
+        object.__setattr__(self, "_by_key", MappingProxyType({i.key: i for i in indicators}))
+
+    def indicator(self, key: str) -> Indicator | None:
+        """The indicator with this key, or None."""
+        return self._by_key.get(key)
+
+    def principle(self, key: str) -> Principle | None:
+        """The principle with this key, or None."""
+        for principle in self.principles:
+            if principle.key == key:
+                return principle
+        return None
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """Languages the instrument's title is written in (English always among them)."""
+        return frozenset(self.title.translations)
+
+
+def content_hash(source: str) -> str:
+    """SHA-256 of the file's text: two assessments share a yardstick only if this matches."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+def load_path(path: str | Path) -> Instrument:
+    """Read and validate an instrument file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InstrumentError(str(path), "", f"cannot be read ({exc.strerror})") from exc
+    if len(raw) > MAX_FILE_BYTES:
+        raise InstrumentError(
+            str(path), "", f"is {len(raw):,} bytes; the limit is {MAX_FILE_BYTES:,}"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InstrumentError(str(path), "", "is not valid UTF-8 text") from exc
+    return load_text(text, source=str(path))
+
+
+@lru_cache(maxsize=32)
+def load_text(text: str, source: str = "<instrument>") -> Instrument:
+    """Parse and validate instrument YAML; cached, since the same text gives the same result."""
+    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        raise InstrumentError(source, "", f"is larger than {MAX_FILE_BYTES:,} bytes")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InstrumentError(source, where, f"is not valid YAML ({problem})") from exc
+    return _Validator(source).instrument(data, content_hash(text))
+
+
+def shipped_paths() -> list[Path]:
+    """The instrument files that ship with the application."""
+    return sorted(SHIPPED_DIR.glob("*.yaml"))
+
+
+class _Validator:
+    """Walks the parsed YAML, turning each rule it breaks into an InstrumentError."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, path: str, problem: str) -> InstrumentError:
+        return InstrumentError(self.source, path, problem)
+
+    def mapping(self, value: Any, path: str, required: set[str], optional: set[str]) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(path or "top level", "must be a mapping of fields")
+        for name in sorted(required):
+            if name not in value or value[name] is None:
+                raise self.fail(_join(path, name), "is missing")
+        unknown = set(value) - required - optional
+        if unknown:
+            first = sorted(map(str, unknown))[0]
+            raise self.fail(path or "top level", f"has unknown field {first!r}")
+        return value
+
+    def string(self, value: Any, path: str) -> str:
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise self.fail(path, "must be a string")
+        value = str(value).strip()
+        if not value:
+            raise self.fail(path, "must not be empty")
+        return value
+
+    def text(self, value: Any, path: str) -> Text:
+        if isinstance(value, dict):
+            translations = {}
+            for language, string in value.items():
+                if not isinstance(language, str) or not _LANGUAGE.fullmatch(language):
+                    raise self.fail(path, f"has an invalid language code {language!r}")
+                translations[language] = self.string(string, f"{path}.{language}")
+            if DEFAULT_LANGUAGE not in translations:
+                raise self.fail(path, f"needs an English ({DEFAULT_LANGUAGE!r}) text")
+            return Text(MappingProxyType(translations))
+        return Text(MappingProxyType({DEFAULT_LANGUAGE: self.string(value, path)}))
+
+    def sequence(self, value: Any, path: str) -> list:
+        if not isinstance(value, list):
+            raise self.fail(path, "must be a list")
+        return value
+
+    def instrument(self, data: Any, digest: str) -> Instrument:
+        fields = self.mapping(
+            data, "", {"key", "version", "title", "scale", "principles"}, {"description"}
+        )
+        key = self.string(fields["key"], "key")
+        if not _INSTRUMENT_KEY.match(key):
+            raise self.fail("key", "must be lower-case letters, digits and hyphens")
+        scale = self.scale(fields["scale"])
+        principles = self.sequence(fields["principles"], "principles")
+        if not MIN_PRINCIPLES <= len(principles) <= MAX_PRINCIPLES:
+            raise self.fail(
+                "principles",
+                f"has {len(principles)} principles; an instrument needs "
+                f"{MIN_PRINCIPLES} to {MAX_PRINCIPLES}",
+            )
+        parsed: list[Principle] = []
+        principle_keys: set[str] = set()
+        indicator_keys: set[str] = set()
+        for index, item in enumerate(principles):
+            principle = self.principle(item, f"principles[{index}]", scale, indicator_keys)
+            if principle.key in principle_keys:
+                raise self.fail(f"principles[{index}].key", f"duplicate key {principle.key!r}")
+            principle_keys.add(principle.key)
+            parsed.append(principle)
+        total = len(indicator_keys)
+        if not MIN_INDICATORS <= total <= MAX_INDICATORS:
+            raise self.fail(
+                "principles",
+                f"has {total} indicators in all; an instrument needs "
+                f"{MIN_INDICATORS} to {MAX_INDICATORS}",
+            )
+        return Instrument(
+            key=key,
+            version=self.string(fields["version"], "version"),
+            title=self.text(fields["title"], "title"),
+            description=(
+                self.text(fields["description"], "description")
+                if fields.get("description") is not None
+                else None
+            ),
+            scale=scale,
+            principles=tuple(parsed),
+            content_hash=digest,
+        )
+
+    def scale(self, data: Any) -> Scale:
+        fields = self.mapping(data, "scale", {"levels"}, {"cumulative", "not_applicable"})
+        levels_data = self.sequence(fields["levels"], "scale.levels")
+        if not MIN_LEVELS <= len(levels_data) <= MAX_LEVELS:
+            raise self.fail(
+                "scale.levels",
+                f"has {len(levels_data)} levels; a scale needs {MIN_LEVELS} to {MAX_LEVELS}",
+            )
+        levels = []
+        for index, item in enumerate(levels_data):
+            path = f"scale.levels[{index}]"
+            level = self.mapping(item, path, {"value", "label", "summary"}, set())
+            value = level["value"]
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise self.fail(f"{path}.value", "must be a whole number")
+            levels.append(
+                Level(value, self.text(level["label"], f"{path}.label"),
+                      self.text(level["summary"], f"{path}.summary"))
+            )
+        first = levels[0].value
+        if first not in (0, 1):
+            raise self.fail("scale.levels[0].value", "the lowest level must be 0 or 1")
+        for index, level in enumerate(levels):
+            if level.value != first + index:
+                raise self.fail(
+                    f"scale.levels[{index}].value",
+                    f"is {level.value}; levels must be consecutive and increasing "
+                    f"(expected {first + index})",
+                )
+        cumulative = fields.get("cumulative", True)
+        if not isinstance(cumulative, bool):
+            raise self.fail("scale.cumulative", "must be true or false")
+        na_allowed, na_label = False, Text(MappingProxyType({DEFAULT_LANGUAGE: "Not applicable"}))
+        if fields.get("not_applicable") is not None:
+            na = self.mapping(fields["not_applicable"], "scale.not_applicable", {"allowed"},
+                              {"label"})
+            if not isinstance(na["allowed"], bool):
+                raise self.fail("scale.not_applicable.allowed", "must be true or false")
+            na_allowed = na["allowed"]
+            if na.get("label") is not None:
+                na_label = self.text(na["label"], "scale.not_applicable.label")
+        return Scale(tuple(levels), cumulative, na_allowed, na_label)
+
+    def principle(self, data: Any, path: str, scale: Scale, seen: set[str]) -> Principle:
+        fields = self.mapping(data, path, {"key", "title", "indicators"}, {"summary"})
+        key = self.string(fields["key"], f"{path}.key")
+        if not _PRINCIPLE_KEY.match(key):
+            raise self.fail(f"{path}.key", "must be upper-case letters and digits, e.g. PW")
+        indicators_data = self.sequence(fields["indicators"], f"{path}.indicators")
+        if not indicators_data:
+            raise self.fail(f"{path}.indicators", "must list at least one indicator")
+        indicators = []
+        for index, item in enumerate(indicators_data):
+            indicator = self.indicator(item, f"{path}.indicators[{index}]", key, scale)
+            if indicator.key in seen:
+                raise self.fail(f"{path}.indicators[{index}].key",
+                                f"duplicate key {indicator.key!r}")
+            seen.add(indicator.key)
+            indicators.append(indicator)
+        summary = fields.get("summary")
+        return Principle(
+            key=key,
+            title=self.text(fields["title"], f"{path}.title"),
+            summary=self.text(summary, f"{path}.summary") if summary is not None else None,
+            indicators=tuple(indicators),
+        )
+
+    def indicator(self, data: Any, path: str, principle_key: str, scale: Scale) -> Indicator:
+        fields = self.mapping(
+            data, path, {"key", "question", "guidance", "descriptors"}, {"evidence_examples"}
+        )
+        key = self.string(fields["key"], f"{path}.key")
+        if not re.fullmatch(rf"{re.escape(principle_key)}\.[1-9][0-9]?", key):
+            raise self.fail(f"{path}.key",
+                            f"{key!r} must be {principle_key}.<number>, e.g. {principle_key}.1")
+        raw_descriptors = fields["descriptors"]
+        if not isinstance(raw_descriptors, dict):
+            raise self.fail(f"{path}.descriptors", "must map each level to a text")
+        descriptors: dict[int, Text] = {}
+        for level, text in raw_descriptors.items():
+            if not isinstance(level, int) or isinstance(level, bool) or level not in scale.values:
+                raise self.fail(
+                    f"{path}.descriptors",
+                    f"level {level!r} is outside the scale "
+                    f"({scale.minimum}–{scale.maximum})",
+                )
+            descriptors[level] = self.text(text, f"{path}.descriptors.{level}")
+        for value in scale.values:
+            if value not in descriptors:
+                raise self.fail(f"{path}.descriptors", f"has no descriptor for level {value}")
+        examples = fields.get("evidence_examples") or []
+        return Indicator(
+            key=key,
+            principle_key=principle_key,
+            question=self.text(fields["question"], f"{path}.question"),
+            guidance=self.text(fields["guidance"], f"{path}.guidance"),
+            evidence_examples=tuple(
+                self.text(item, f"{path}.evidence_examples[{i}]")
+                for i, item in enumerate(self.sequence(examples, f"{path}.evidence_examples"))
+            ),
+            descriptors=MappingProxyType(dict(sorted(descriptors.items()))),
+        )
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name

@@ -1,0 +1,72 @@
+"""Who may see and change what, stated once and used by every view.
+
+- A respondent sees and edits only their own administration's assessments.
+- A facilitator sees the assessments of the administrations assigned to them (read-only
+  until the review workflow exists).
+- An admin sees everything.
+An assessment the user may not see answers 404, so ids reveal nothing.
+"""
+
+from __future__ import annotations
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import Select, select
+
+from .extensions import db
+from .instrument import Instrument as InstrumentSpec
+from .instrument import load_text
+from .models import Assessment, Instrument, Role, User, facilitator_assignments
+
+
+def can_view(user: User, assessment: Assessment) -> bool:
+    if user.role == Role.ADMIN:
+        return True
+    if user.role == Role.RESPONDENT:
+        return user.organisation_id == assessment.organisation_id
+    if user.role == Role.FACILITATOR:
+        return db.session.execute(
+            select(facilitator_assignments.c.user_id).where(
+                facilitator_assignments.c.user_id == user.id,
+                facilitator_assignments.c.organisation_id == assessment.organisation_id,
+            )
+        ).first() is not None
+    return False
+
+
+def can_answer(user: User, assessment: Assessment) -> bool:
+    """Only respondents of the administration write answers."""
+    return user.role == Role.RESPONDENT and user.organisation_id == assessment.organisation_id
+
+
+def visible_assessments(user: User) -> Select:
+    """A query of the assessments this user may see, for list pages."""
+    query = select(Assessment)
+    if user.role == Role.RESPONDENT:
+        return query.where(Assessment.organisation_id == user.organisation_id)
+    if user.role == Role.FACILITATOR:
+        assigned = select(facilitator_assignments.c.organisation_id).where(
+            facilitator_assignments.c.user_id == user.id
+        )
+        return query.where(Assessment.organisation_id.in_(assigned))
+    return query
+
+
+def assessment_or_404(assessment_id: int, write: bool = False) -> Assessment:
+    """The assessment if the current user may see it (and, with write, answer it), else 404/403."""
+    assessment = db.session.get(Assessment, assessment_id)
+    if assessment is None or not can_view(current_user, assessment):
+        abort(404)
+    if write and not can_answer(current_user, assessment):
+        abort(403)
+    return assessment
+
+
+def instrument_of(assessment: Assessment) -> InstrumentSpec:
+    """The parsed instrument the assessment was taken on (cached by its text)."""
+    return parse_instrument_row(assessment.instrument_row)
+
+
+def parse_instrument_row(row: Instrument) -> InstrumentSpec:
+    """Parse a stored instrument's text (cached, so each text is parsed once per process)."""
+    return load_text(row.source, source=f"{row.key} {row.version}")

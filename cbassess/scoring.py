@@ -1,0 +1,173 @@
+"""Turn an assessment's answers into scores that can be explained in one sentence each.
+
+Each rule is stated in the docstring of the function that applies it, and the report's
+methodology page repeats them, so every figure a minister sees can be traced to the levels
+chosen.  This module imports nothing from Flask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from statistics import fmean
+
+from .instrument import Instrument, Scale
+
+HIGHLIGHTS = 3
+
+
+@dataclass(frozen=True)
+class AnswerValue:
+    """What scoring needs of an answer: a level, or "not applicable", or neither yet."""
+
+    level: int | None = None
+    not_applicable: bool = False
+
+    @property
+    def answered(self) -> bool:
+        return self.not_applicable or self.level is not None
+
+
+@dataclass(frozen=True)
+class IndicatorScore:
+    key: str
+    principle_key: str
+    level: int | None
+    not_applicable: bool
+
+
+@dataclass(frozen=True)
+class PrincipleScore:
+    key: str
+    total: int
+    answered: int
+    rated: int
+    average: float | None
+    weakest: int | None
+    weakest_plus: bool
+    percent: float | None
+
+    @property
+    def complete(self) -> bool:
+        return self.answered == self.total
+
+    @property
+    def weakest_label(self) -> str:
+        """The weakest-link figure as printed: "2+" when other indicators stand higher."""
+        if self.weakest is None:
+            return "–"
+        return f"{self.weakest}{'+' if self.weakest_plus else ''}"
+
+
+@dataclass(frozen=True)
+class Scores:
+    principles: tuple[PrincipleScore, ...]
+    indicators: tuple[IndicatorScore, ...]
+    total: int
+    answered: int
+    average: float | None
+    weakest: int | None
+    percent: float | None
+    strongest: tuple[IndicatorScore, ...]
+    weakest_indicators: tuple[IndicatorScore, ...]
+
+    @property
+    def completeness(self) -> float:
+        """Share of indicators answered (a level or a justified "not applicable"), 0–1."""
+        return self.answered / self.total if self.total else 0.0
+
+    def principle(self, key: str) -> PrincipleScore:
+        return next(p for p in self.principles if p.key == key)
+
+
+def percent_of_scale(value: float | None, scale: Scale) -> float | None:
+    """Where a level sits between the scale's lowest (0 %) and highest (100 %) level."""
+    if value is None:
+        return None
+    return (value - scale.minimum) / (scale.maximum - scale.minimum) * 100
+
+
+def score_principle(
+    key: str, levels: list[int | None], not_applicable: int, scale: Scale
+) -> PrincipleScore:
+    """Score one principle two ways.
+
+    Average: the mean of the levels of its rated indicators. Weakest link: the lowest of
+    them, marked "+" when at least one other rated indicator stands higher (as in PEFA's
+    M1 method). "Not applicable" and unanswered indicators are left out of both; a
+    principle with no rated indicator has no score rather than a score of zero.
+    """
+    rated = [level for level in levels if level is not None]
+    weakest = min(rated) if rated else None
+    average = fmean(rated) if rated else None
+    return PrincipleScore(
+        key=key,
+        total=len(levels) + not_applicable,
+        answered=len(rated) + not_applicable,
+        rated=len(rated),
+        average=average,
+        weakest=weakest,
+        weakest_plus=weakest is not None and any(level > weakest for level in rated),
+        percent=percent_of_scale(average, scale),
+    )
+
+
+def score(instrument: Instrument, answers: Mapping[str, AnswerValue]) -> Scores:
+    """Score an assessment.
+
+    Overall average: the mean of the principle averages, so each principle weighs the same
+    whatever its number of indicators. Overall weakest link: the lowest principle weakest
+    link. Answers to indicators the instrument does not have are ignored.
+    """
+    indicator_scores: list[IndicatorScore] = []
+    principle_scores: list[PrincipleScore] = []
+    for principle in instrument.principles:
+        levels: list[int | None] = []
+        not_applicable = 0
+        for indicator in principle.indicators:
+            answer = answers.get(indicator.key, AnswerValue())
+            if answer.not_applicable:
+                not_applicable += 1
+            else:
+                levels.append(answer.level)
+            indicator_scores.append(
+                IndicatorScore(indicator.key, principle.key,
+                               None if answer.not_applicable else answer.level,
+                               answer.not_applicable)
+            )
+        principle_scores.append(score_principle(principle.key, levels, not_applicable,
+                                                instrument.scale))
+    averages = [p.average for p in principle_scores if p.average is not None]
+    weakest = [p.weakest for p in principle_scores if p.weakest is not None]
+    overall = fmean(averages) if averages else None
+    strongest, weakest_indicators = highlights(indicator_scores)
+    return Scores(
+        principles=tuple(principle_scores),
+        indicators=tuple(indicator_scores),
+        total=sum(p.total for p in principle_scores),
+        answered=sum(p.answered for p in principle_scores),
+        average=overall,
+        weakest=min(weakest) if weakest else None,
+        percent=percent_of_scale(overall, instrument.scale),
+        strongest=strongest,
+        weakest_indicators=weakest_indicators,
+    )
+
+
+def highlights(
+    indicators: list[IndicatorScore], count: int = HIGHLIGHTS
+) -> tuple[tuple[IndicatorScore, ...], tuple[IndicatorScore, ...]]:
+    """The strongest and weakest rated indicators.
+
+    Up to `count` of each, never more than half of the rated indicators each, so that no
+    indicator is called both a strength and a gap. Ties keep the instrument's order.
+    """
+    rated = [i for i in indicators if i.level is not None]
+    take = min(count, len(rated) // 2)
+    if not take:
+        return (), ()
+    strongest = sorted(rated, key=lambda i: -i.level)[:take]  # type: ignore[operator]
+    # With ties, both orders would start with the same indicators: leave the strongest out.
+    rest = [i for i in rated if all(i.key != s.key for s in strongest)]
+    weakest = sorted(rest, key=lambda i: i.level)[:take]  # type: ignore[arg-type, return-value]
+    return tuple(strongest), tuple(weakest)

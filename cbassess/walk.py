@@ -1,0 +1,405 @@
+"""The respondent's walk: assessment lists, overview, principle pages, autosave, history, submit.
+
+Each view parses, authorises, calls answers.py or scoring.py, and renders. A principle page
+is one plain <form> (it works with JavaScript off); with htmx each indicator saves itself and
+the reply swaps only its status, plus its version, the principle's progress and the stepper
+out of band.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from . import answers as answer_store
+from .extensions import db
+from .instrument import Indicator, Principle
+from .instrument import Instrument as InstrumentSpec
+from .models import Answer, AnswerRevision, Assessment, Instrument, Role, Status
+from .permissions import (
+    assessment_or_404,
+    can_answer,
+    instrument_of,
+    parse_instrument_row,
+    visible_assessments,
+)
+from .scoring import AnswerValue, Scores, score
+
+bp = Blueprint("walk", __name__)
+
+ROUND_NAME_LIMIT = 100
+
+
+@dataclass
+class AnswerView:
+    """What an indicator's fields show: the stored answer, or what was posted when it failed."""
+
+    level: str = ""
+    evidence: str = ""
+    note: str = ""
+    version: int = 0
+    answer: Answer | None = None
+    error_field: str | None = None
+    error: str | None = None
+    conflict: Answer | None = None
+
+    @classmethod
+    def of(cls, answer: Answer | None) -> AnswerView:
+        if answer is None:
+            return cls()
+        level = "na" if answer.not_applicable else (
+            "" if answer.level is None else str(answer.level))
+        return cls(level, answer.evidence, answer.note, answer.version, answer)
+
+    @classmethod
+    def posted(cls, key: str, form, answer: Answer | None) -> AnswerView:
+        view = cls.of(answer)
+        view.level = form.get(answer_store.field_name(key, "level"), "")
+        view.evidence = form.get(answer_store.field_name(key, "evidence"), "")
+        view.note = form.get(answer_store.field_name(key, "note"), "")
+        return view
+
+
+def load_answers(assessment_id: int) -> dict[str, Answer]:
+    """All stored answers of an assessment, by indicator key, in one query."""
+    return {a.indicator_key: a for a in db.session.scalars(
+        select(Answer).options(joinedload(Answer.updated_by))
+        .where(Answer.assessment_id == assessment_id))}
+
+
+def scores_of(instrument: InstrumentSpec, answers: dict[str, Answer]) -> Scores:
+    return score(instrument, {k: AnswerValue(a.level, a.not_applicable)
+                              for k, a in answers.items()})
+
+
+def _language() -> str:
+    return str(get_locale() or "en")
+
+
+def _principle_or_404(instrument: InstrumentSpec, key: str) -> Principle:
+    principle = instrument.principle(key)
+    if principle is None:
+        abort(404)
+    return principle
+
+
+def _neighbours(instrument: InstrumentSpec, principle: Principle):
+    keys = [p.key for p in instrument.principles]
+    index = keys.index(principle.key)
+    previous = instrument.principles[index - 1] if index > 0 else None
+    following = instrument.principles[index + 1] if index + 1 < len(keys) else None
+    return previous, following
+
+
+@bp.app_context_processor
+def answer_limits() -> dict:
+    """Field limits shown as maxlength, the same numbers the server enforces."""
+    return {"evidence_limit": answer_store.EVIDENCE_LIMIT, "note_limit": answer_store.NOTE_LIMIT}
+
+
+@bp.get("/")
+def home():
+    return redirect(url_for("walk.index"))
+
+
+@bp.get("/assessments")
+@login_required
+def index():
+    """The assessments the user may see, newest first, a page at a time."""
+    page = request.args.get("page", 1, type=int)
+    query = (visible_assessments(current_user)
+             .options(joinedload(Assessment.organisation), joinedload(Assessment.instrument_row))
+             .order_by(Assessment.created_at.desc(), Assessment.id.desc()))
+    pagination = db.paginate(query, page=page, per_page=current_app.config["PAGE_SIZE"],
+                             error_out=False)
+    totals = _indicator_totals({a.instrument_row for a in pagination.items})
+    return render_template(
+        "walk/index.html", pagination=pagination, totals=totals,
+        instruments=_instrument_choices() if current_user.role == Role.RESPONDENT else [],
+        language=_language(),
+    )
+
+
+def _indicator_totals(rows: set[Instrument]) -> dict[int, int]:
+    """Number of indicators of each instrument shown, for the progress column."""
+    return {row.id: len(parse_instrument_row(row).indicators) for row in rows}
+
+
+def _instrument_choices() -> list[Instrument]:
+    """The newest version of each imported instrument."""
+    rows = db.session.scalars(select(Instrument).order_by(Instrument.key,
+                                                          Instrument.imported_at.desc()))
+    newest: dict[str, Instrument] = {}
+    for row in rows:
+        newest.setdefault(row.key, row)
+    return list(newest.values())
+
+
+@bp.post("/assessments")
+@login_required
+def create():
+    """Start a new assessment (round) for the respondent's administration."""
+    if current_user.role != Role.RESPONDENT or current_user.organisation_id is None:
+        abort(403)
+    round_name = " ".join((request.form.get("round_name") or "").split())
+    instrument_id = request.form.get("instrument_id", type=int)
+    instrument = db.session.get(Instrument, instrument_id) if instrument_id else None
+    error = None
+    if not round_name:
+        error = _("Give the round a name, for example “2027 self-assessment”.")
+    elif len(round_name) > ROUND_NAME_LIMIT:
+        error = _("A round name has at most %(n)d characters.", n=ROUND_NAME_LIMIT)
+    elif answer_store._CONTROL.search(round_name):
+        error = _("The round name contains characters that cannot be stored.")
+    elif instrument is None:
+        error = _("Choose an instrument.")
+    if error is None:
+        assessment = Assessment(organisation_id=current_user.organisation_id,
+                                instrument_id=instrument.id, round_name=round_name,
+                                created_by_id=current_user.id)
+        db.session.add(assessment)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            error = _("Your administration already has a round called “%(name)s”.",
+                      name=round_name)
+        else:
+            flash(_("Assessment “%(name)s” started.", name=round_name), "success")
+            return redirect(url_for("walk.overview", assessment_id=assessment.id), 303)
+    flash(error, "error")
+    return redirect(url_for("walk.index"), 303)
+
+
+@bp.get("/assessments/<int:assessment_id>")
+@login_required
+def overview(assessment_id: int):
+    """Each principle with its progress and current score, and the way in."""
+    assessment = assessment_or_404(assessment_id)
+    return _overview_with(assessment, instrument_of(assessment), None)
+
+
+def _overview_with(assessment: Assessment, instrument: InstrumentSpec,
+                   missing: list[str] | None) -> str:
+    answers = load_answers(assessment.id)
+    return render_template(
+        "walk/overview.html", assessment=assessment, instrument=instrument,
+        scores=scores_of(instrument, answers), language=_language(),
+        editable=_editable(assessment), missing=missing,
+    )
+
+
+def _editable(assessment: Assessment) -> bool:
+    return can_answer(current_user, assessment) and assessment.status_enum.editable_by_respondent
+
+
+def _principle_context(assessment: Assessment, instrument: InstrumentSpec, principle: Principle,
+                       answers: dict[str, Answer], views: dict[str, AnswerView]) -> dict:
+    previous, following = _neighbours(instrument, principle)
+    return dict(
+        assessment=assessment, instrument=instrument, principle=principle, views=views,
+        scores=scores_of(instrument, answers), previous=previous, following=following,
+        language=_language(), editable=_editable(assessment),
+    )
+
+
+@bp.route("/assessments/<int:assessment_id>/principles/<key>", methods=["GET", "POST"])
+@login_required
+def principle_page(assessment_id: int, key: str):
+    """A principle's indicators; a POST (JavaScript off) saves them all at once."""
+    assessment = assessment_or_404(assessment_id, write=request.method == "POST")
+    instrument = instrument_of(assessment)
+    principle = _principle_or_404(instrument, key)
+    answers = load_answers(assessment.id)
+    if request.method == "GET":
+        views = {i.key: AnswerView.of(answers.get(i.key)) for i in principle.indicators}
+        return render_template("walk/principle.html",
+                               **_principle_context(assessment, instrument, principle, answers,
+                                                    views))
+    views = {i.key: AnswerView.posted(i.key, request.form, answers.get(i.key))
+             for i in principle.indicators}
+    status = _save_principle(assessment, instrument, principle, views)
+    if status == 303:
+        flash(_("Your answers are saved."), "success")
+        following = _neighbours(instrument, principle)[1]
+        if request.form.get("action") == "next" and following:
+            target = url_for("walk.principle_page", assessment_id=assessment.id,
+                             key=following.key)
+        elif request.form.get("action") == "next":
+            target = url_for("walk.overview", assessment_id=assessment.id)
+        else:
+            target = url_for("walk.principle_page", assessment_id=assessment.id, key=key)
+        return redirect(target, 303)
+    answers = load_answers(assessment.id)
+    return render_template("walk/principle.html",
+                           **_principle_context(assessment, instrument, principle, answers,
+                                                views)), status
+
+
+def _save_principle(assessment, instrument, principle, views: dict[str, AnswerView]) -> int:
+    """Validate every indicator posted; save all of them, or none and mark what failed."""
+    inputs = []
+    for indicator in principle.indicators:
+        try:
+            inputs.append(answer_store.parse_answer(instrument, indicator.key, request.form))
+        except answer_store.AnswerInputError as error:
+            views[indicator.key].error_field = error.field
+            views[indicator.key].error = error.message
+    if any(v.error for v in views.values()):
+        flash(_("Nothing was saved: correct the answers marked below."), "error")
+        return 422
+    try:
+        answer_store.save_answers(db.session, assessment.id, inputs, current_user.id)
+    except answer_store.AssessmentLocked:
+        flash(_locked_message(), "error")
+        return 409
+    except answer_store.EditConflict as conflict:
+        for item in conflict.conflicts:
+            view = views[item.indicator_key]
+            view.conflict = item.current
+            view.version = item.current.version
+            view.error = _conflict_message(item.current)
+        flash(_("Nothing was saved: someone else changed answers marked below since you opened "
+                "this page."), "error")
+        return 409
+    return 303
+
+
+def _locked_message() -> str:
+    return _("This assessment has been submitted for review and can no longer be changed.")
+
+
+def _conflict_message(current: Answer) -> str:
+    who = current.updated_by.display_name if current.updated_by else _("someone")
+    return _("%(who)s changed this answer after you opened the page (perhaps in another tab). "
+             "Their version is shown below: keep yours or take theirs.", who=who)
+
+
+@bp.get("/assessments/<int:assessment_id>/answers/<key>")
+@login_required
+def indicator_fragment(assessment_id: int, key: str):
+    """One indicator's fields as stored now (used by "take theirs" after a conflict)."""
+    assessment = assessment_or_404(assessment_id)
+    instrument = instrument_of(assessment)
+    indicator = instrument.indicator(key)
+    if indicator is None:
+        abort(404)
+    answer = db.session.scalar(select(Answer).where(Answer.assessment_id == assessment.id,
+                                                    Answer.indicator_key == key))
+    if not request.headers.get("HX-Request"):
+        return redirect(url_for("walk.principle_page", assessment_id=assessment.id,
+                                key=indicator.principle_key, _anchor=f"ind-{key}"))
+    return render_template("walk/_indicator.html", assessment=assessment, instrument=instrument,
+                           indicator=indicator, view=AnswerView.of(answer),
+                           editable=_editable(assessment), language=_language())
+
+
+@bp.post("/assessments/<int:assessment_id>/answers/<key>")
+@login_required
+def autosave(assessment_id: int, key: str):
+    """Save one answer. htmx gets its status fragment plus out-of-band progress updates."""
+    assessment = assessment_or_404(assessment_id, write=True)
+    instrument = instrument_of(assessment)
+    indicator = instrument.indicator(key)
+    context = dict(assessment=assessment, instrument=instrument, language=_language())
+    if indicator is None:
+        return render_template("walk/_answer_status.html", indicator_key=key,
+                               state="error", message=_("This indicator does not exist in "
+                                                        "the assessment's instrument."),
+                               **context), 404
+    try:
+        item = answer_store.parse_answer(instrument, key, request.form)
+        saved = answer_store.save_answers(db.session, assessment.id, [item], current_user.id)[0]
+    except answer_store.AnswerInputError as error:
+        return _autosave_reply(indicator, "error", error.message, 422, field=error.field,
+                               **context)
+    except answer_store.AssessmentLocked:
+        return _autosave_reply(indicator, "error", _locked_message(), 409, **context)
+    except answer_store.EditConflict as conflict:
+        current = conflict.conflicts[0].current
+        return _autosave_reply(indicator, "conflict", _conflict_message(current), 409,
+                               answer=current, **context)
+    if not request.headers.get("HX-Request"):
+        flash(_("Your answer is saved."), "success")
+        return redirect(url_for("walk.principle_page", assessment_id=assessment.id,
+                                key=indicator.principle_key, _anchor=f"ind-{key}"), 303)
+    return _autosave_reply(indicator, "saved", None, 200, answer=saved, **context)
+
+
+def _autosave_reply(indicator: Indicator, state: str, message: str | None, status: int,
+                    answer: Answer | None = None, field: str | None = None, **context):
+    if not request.headers.get("HX-Request") and state != "saved":
+        flash(message, "error")
+        return redirect(url_for("walk.principle_page", assessment_id=context["assessment"].id,
+                                key=indicator.principle_key, _anchor=f"ind-{indicator.key}"),
+                        303)
+    progress = None
+    if state == "saved":
+        instrument = context["instrument"]
+        answers = load_answers(context["assessment"].id)
+        progress = scores_of(instrument, answers)
+    return render_template(
+        "walk/_autosave.html", indicator=indicator, indicator_key=indicator.key, state=state,
+        message=message, answer=answer, field=field, scores=progress,
+        principle=context["instrument"].principle(indicator.principle_key), **context,
+    ), status
+
+
+@bp.get("/assessments/<int:assessment_id>/answers/<key>/history")
+@login_required
+def history(assessment_id: int, key: str):
+    """Every change to one answer: who, when, before and after."""
+    assessment = assessment_or_404(assessment_id)
+    instrument = instrument_of(assessment)
+    indicator = instrument.indicator(key)
+    if indicator is None:
+        abort(404)
+    revisions = db.session.scalars(
+        select(AnswerRevision).options(joinedload(AnswerRevision.changed_by))
+        .where(AnswerRevision.assessment_id == assessment.id,
+               AnswerRevision.indicator_key == key)
+        .order_by(AnswerRevision.id.desc())
+    ).all()
+    return render_template("walk/history.html", assessment=assessment, instrument=instrument,
+                           indicator=indicator, revisions=revisions, language=_language())
+
+
+@bp.post("/assessments/<int:assessment_id>/submit")
+@login_required
+def submit(assessment_id: int):
+    """Submit for review when complete; otherwise name the unanswered indicators."""
+    assessment = assessment_or_404(assessment_id, write=True)
+    instrument = instrument_of(assessment)
+    try:
+        missing = answer_store.submit(db.session, assessment, instrument, current_user.id)
+    except answer_store.AssessmentLocked:
+        flash(_locked_message(), "error")
+        return _overview_with(assessment, instrument, None), 409
+    if missing:
+        flash(_("The assessment cannot be submitted yet: %(n)d indicators are unanswered.",
+                n=len(missing)), "error")
+        return _overview_with(assessment, instrument, missing), 422
+    flash(_("Submitted for review. The assessment is now read-only."), "success")
+    return redirect(url_for("walk.overview", assessment_id=assessment.id), 303)
+
+
+STATUS_LABELS = {
+    Status.DRAFT: _l("Draft"),
+    Status.SUBMITTED: _l("Submitted for review"),
+    Status.RETURNED: _l("Returned for changes"),
+    Status.VALIDATED: _l("Validated"),
+}
+
+
+@bp.app_template_filter("status_label")
+def status_label(status: str) -> str:
+    """The status as a person reads it."""
+    return str(STATUS_LABELS.get(Status(status), status))

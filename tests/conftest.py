@@ -1,0 +1,171 @@
+"""Shared fixtures: an app on a temporary SQLite file, seeded with two administrations.
+
+Everything is real: the database, the HTTP requests through Flask's test client, CSRF
+(enabled, with the token read from the page like a browser would).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cbassess import create_app
+from cbassess.auth import hash_password
+from cbassess.cli import import_instrument, init_db
+from cbassess.extensions import db
+from cbassess.models import Assessment, Instrument, Organisation, Role, User
+
+PASSWORD = "correct-horse-battery"
+DATA = Path(__file__).parent / "data"
+SHIPPED_KEY = "wco-cb-core-principles"
+
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite'}",
+        "RATELIMIT_ENABLED": False,
+    })
+    with app.app_context():
+        init_db()
+        _seed()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _seed() -> None:
+    org_a = Organisation(name="Administration A", country_code="AA", region="Europe")
+    org_b = Organisation(name="Administration B", country_code="BB", region="Americas")
+    db.session.add_all([org_a, org_b])
+    hashed = hash_password(PASSWORD)
+    db.session.add_all([
+        User(email="resp-a@example.org", name="Resp A", role=Role.RESPONDENT,
+             organisation=org_a, password_hash=hashed),
+        User(email="resp-a2@example.org", name="Resp A Two", role=Role.RESPONDENT,
+             organisation=org_a, password_hash=hashed),
+        User(email="resp-b@example.org", name="Resp B", role=Role.RESPONDENT,
+             organisation=org_b, password_hash=hashed),
+        User(email="fac-a@example.org", name="Fac A", role=Role.FACILITATOR,
+             password_hash=hashed, assigned_organisations=[org_a]),
+        User(email="fac-none@example.org", name="Fac None", role=Role.FACILITATOR,
+             password_hash=hashed),
+        User(email="admin@example.org", name="Admin", role=Role.ADMIN, password_hash=hashed),
+    ])
+    db.session.commit()
+    instrument = db.session.query(Instrument).filter_by(key=SHIPPED_KEY).one()
+    db.session.add_all([
+        Assessment(organisation=org_a, instrument_row=instrument, round_name="2026 round"),
+        Assessment(organisation=org_b, instrument_row=instrument, round_name="2026 round"),
+    ])
+    db.session.commit()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_from(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1) or match.group(2)
+
+
+class Browser:
+    """A signed-in user driving the app through real HTTP, CSRF token included."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self.token: str | None = None
+
+    def login(self, email: str, password: str = PASSWORD):
+        page = self.client.get("/login")
+        response = self.client.post("/login", data={
+            "email": email, "password": password, "csrf_token": csrf_from(page.text)})
+        self.refresh_token()
+        return response
+
+    def refresh_token(self, path: str = "/assessments") -> None:
+        page = self.client.get(path)
+        if page.status_code == 200:
+            self.token = csrf_from(page.text)
+
+    def get(self, path: str, htmx: bool = False, **kwargs):
+        headers = {"HX-Request": "true"} if htmx else {}
+        return self.client.get(path, headers=headers, **kwargs)
+
+    def post(self, path: str, data: dict | None = None, htmx: bool = False,
+             csrf: bool = True, **kwargs):
+        data = dict(data or {})
+        headers = {}
+        if htmx:
+            headers["HX-Request"] = "true"
+            if csrf:
+                headers["X-CSRFToken"] = self.token
+        elif csrf:
+            data.setdefault("csrf_token", self.token)
+        return self.client.post(path, data=data, headers=headers, **kwargs)
+
+    def autosave(self, assessment_id: int, key: str, level=None, evidence: str = "",
+                 note: str = "", version: int | None = None, htmx: bool = True):
+        data = {f"{key}-evidence": evidence, f"{key}-note": note}
+        if level is not None:
+            data[f"{key}-level"] = str(level)
+        if version is not None:
+            data[f"{key}-version"] = str(version)
+        return self.post(f"/assessments/{assessment_id}/answers/{key}", data, htmx=htmx)
+
+
+@pytest.fixture
+def browser(client):
+    return Browser(client)
+
+
+@pytest.fixture
+def make_browser(app):
+    """A factory for more signed-in users, each with their own cookies."""
+    def make(email: str) -> Browser:
+        browser = Browser(app.test_client())
+        browser.login(email)
+        return browser
+    return make
+
+
+@pytest.fixture
+def respondent(make_browser) -> Browser:
+    return make_browser("resp-a@example.org")
+
+
+def assessment_id(app, organisation_name: str = "Administration A") -> int:
+    with app.app_context():
+        return db.session.query(Assessment).join(Organisation).filter(
+            Organisation.name == organisation_name).one().id
+
+
+@pytest.fixture
+def a_id(app) -> int:
+    return assessment_id(app, "Administration A")
+
+
+@pytest.fixture
+def b_id(app) -> int:
+    return assessment_id(app, "Administration B")
+
+
+@pytest.fixture
+def other_instrument(app):
+    with app.app_context():
+        row, _ = import_instrument(DATA / "other-framework.yaml")
+        return row.id
