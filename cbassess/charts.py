@@ -129,6 +129,8 @@ def radar_svg(
             f'x2="{end.x:g}" y2="{end.y:g}" {_SPOKE}/>'
         )
     if comparison is not None:
+        if len(comparison) != count:
+            raise ValueError(f"the comparison has {len(comparison)} values for {count} axes")
         previous = radar_polygon(center, radius, comparison, minimum, maximum)
         parts.append(
             f'<polygon class="radar-comparison" points="{_points(previous)}" {_COMPARISON}/>'

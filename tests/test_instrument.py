@@ -1,0 +1,874 @@
+"""Instrument loading and validation: every rule, each message naming the file and the path."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cbassess.instrument import (
+    MAX_FILE_BYTES,
+    InstrumentError,
+    Text,
+    load_path,
+    load_text,
+    shipped_paths,
+)
+
+DATA = Path(__file__).parent / "data"
+SHIPPED = Path(__file__).parent.parent / "cbassess" / "instruments" / "wco-cb-core-principles.yaml"
+SOURCE = "mini.yaml"
+
+
+def indicator(key: str, levels=range(3)) -> dict:
+    return {
+        "key": key,
+        "question": f"Question {key}?",
+        "guidance": f"Guidance {key}.",
+        "descriptors": {value: f"{key} at level {value}" for value in levels},
+    }
+
+
+def minimal() -> dict:
+    """A valid instrument: 3 principles × 1 indicator, scale 0–2. Tests mutate a fresh copy."""
+    return {
+        "key": "mini",
+        "version": "1",
+        "title": "Mini instrument",
+        "scale": {
+            "levels": [
+                {"value": value, "label": f"Level {value}", "summary": f"Summary {value}"}
+                for value in range(3)
+            ],
+        },
+        "principles": [
+            {"key": key, "title": f"Principle {key}", "indicators": [indicator(f"{key}.1")]}
+            for key in ("AA", "BB", "CC")
+        ],
+    }
+
+
+def dump(doc) -> str:
+    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
+
+
+def load(doc):
+    return load_text(dump(doc), source=SOURCE)
+
+
+def rejected(doc, path: str, problem: str) -> InstrumentError:
+    """Load `doc`, expect an InstrumentError at `path` whose problem contains `problem`."""
+    with pytest.raises(InstrumentError) as info:
+        load(doc)
+    error = info.value
+    assert error.source == SOURCE
+    assert error.path == path
+    assert problem in error.problem
+    assert str(error) == f"{SOURCE}: {path}: {error.problem}"
+    return error
+
+
+def levels(*values: int) -> list[dict]:
+    return [{"value": v, "label": f"Level {v}", "summary": f"Summary {v}"} for v in values]
+
+
+# --------------------------------------------------------------------------- valid files
+
+
+def test_minimal_instrument_loads():
+    instrument = load(minimal())
+    assert instrument.key == "mini"
+    assert [p.key for p in instrument.principles] == ["AA", "BB", "CC"]
+    assert [i.key for i in instrument.indicators] == ["AA.1", "BB.1", "CC.1"]
+    assert instrument.scale.values == (0, 1, 2)
+
+
+def test_plain_string_text_is_taken_as_english():
+    instrument = load(minimal())
+    assert dict(instrument.title.translations) == {"en": "Mini instrument"}
+
+
+def test_optional_fields_load():
+    doc = minimal()
+    doc["description"] = {"en": "About", "fr": "À propos"}
+    doc["scale"]["cumulative"] = False
+    doc["scale"]["not_applicable"] = {"allowed": True, "label": {"en": "N/A", "fr": "S.O."}}
+    doc["principles"][0]["summary"] = "Summary of AA"
+    doc["principles"][0]["indicators"][0]["evidence_examples"] = ["A law", {"en": "A plan"}]
+    instrument = load(doc)
+    assert instrument.description.get("fr") == "À propos"
+    assert instrument.scale.cumulative is False
+    assert instrument.scale.not_applicable_allowed is True
+    assert instrument.scale.not_applicable_label.get("fr") == "S.O."
+    assert str(instrument.principles[0].summary) == "Summary of AA"
+    assert [str(t) for t in instrument.indicators[0].evidence_examples] == ["A law", "A plan"]
+
+
+def test_defaults_when_optional_fields_are_absent():
+    instrument = load(minimal())
+    assert instrument.description is None
+    assert instrument.scale.cumulative is True
+    assert instrument.scale.not_applicable_allowed is False
+    assert str(instrument.scale.not_applicable_label) == "Not applicable"
+    assert instrument.principles[0].summary is None
+    assert instrument.indicators[0].evidence_examples == ()
+
+
+def test_shipped_instrument_is_among_the_shipped_paths():
+    assert SHIPPED in shipped_paths()
+
+
+def test_shipped_instrument_has_five_principles_in_order():
+    instrument = load_path(SHIPPED)
+    assert [p.key for p in instrument.principles] == ["PW", "OC", "HD", "DR", "PA"]
+
+
+def test_shipped_instrument_has_four_to_six_indicators_per_principle():
+    instrument = load_path(SHIPPED)
+    for principle in instrument.principles:
+        assert 4 <= len(principle.indicators) <= 6, principle.key
+        assert all(i.principle_key == principle.key for i in principle.indicators)
+
+
+def test_shipped_instrument_has_five_levels_0_to_4_and_allows_not_applicable():
+    scale = load_path(SHIPPED).scale
+    assert scale.values == (0, 1, 2, 3, 4)
+    assert (scale.minimum, scale.maximum) == (0, 4)
+    assert scale.not_applicable_allowed is True
+
+
+def test_shipped_instrument_has_french_principle_titles():
+    instrument = load_path(SHIPPED)
+    for principle in instrument.principles:
+        assert "fr" in principle.title.translations, principle.key
+    assert instrument.principle("PW").title.get("fr") == "Volonté politique"
+
+
+def test_shipped_instrument_has_a_descriptor_for_every_level_of_every_indicator():
+    instrument = load_path(SHIPPED)
+    for item in instrument.indicators:
+        assert tuple(item.descriptors) == instrument.scale.values, item.key
+
+
+def test_other_framework_loads_with_levels_1_to_4_and_no_not_applicable():
+    instrument = load_path(DATA / "other-framework.yaml")
+    assert instrument.key == "trade-facilitation-mini"
+    assert instrument.scale.values == (1, 2, 3, 4)
+    assert instrument.scale.not_applicable_allowed is False
+    assert [p.key for p in instrument.principles] == ["TF", "RM", "BA"]
+    assert [i.key for i in instrument.indicators] == ["TF.1", "TF.2", "RM.1", "BA.1"]
+
+
+def test_instrument_looks_up_indicators_and_principles_by_key():
+    instrument = load(minimal())
+    assert instrument.indicator("BB.1").principle_key == "BB"
+    assert instrument.indicator("ZZ.1") is None
+    assert instrument.principle("CC").key == "CC"
+    assert instrument.principle("ZZ") is None
+
+
+def test_scale_level_looks_up_by_value_and_rejects_values_off_the_scale():
+    scale = load(minimal()).scale
+    assert str(scale.level(1).label) == "Level 1"
+    with pytest.raises(KeyError):
+        scale.level(3)
+
+
+# --------------------------------------------------------------------------- immutability
+
+
+def test_loaded_objects_refuse_attribute_assignment():
+    instrument = load(minimal())
+    frozen = [
+        (instrument, "key"),
+        (instrument.scale, "cumulative"),
+        (instrument.scale.levels[0], "value"),
+        (instrument.principles[0], "key"),
+        (instrument.indicators[0], "key"),
+        (instrument.title, "translations"),
+    ]
+    for obj, name in frozen:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(obj, name, "changed")
+
+
+def test_descriptors_mapping_cannot_be_assigned_to():
+    descriptors = load(minimal()).indicators[0].descriptors
+    with pytest.raises(TypeError):
+        descriptors[0] = Text({"en": "changed"})
+    assert str(descriptors[0]) == "AA.1 at level 0"
+
+
+def test_text_translations_cannot_be_assigned_to():
+    title = load(minimal()).title
+    with pytest.raises(TypeError):
+        title.translations["en"] = "changed"
+
+
+def test_principles_and_indicators_are_tuples():
+    instrument = load(minimal())
+    assert isinstance(instrument.principles, tuple)
+    assert isinstance(instrument.indicators, tuple)
+    assert isinstance(instrument.principles[0].indicators, tuple)
+    assert isinstance(instrument.scale.levels, tuple)
+
+
+# --------------------------------------------------------------------------- content hash
+
+
+def test_content_hash_changes_when_one_character_of_the_text_changes():
+    text = dump(minimal())
+    changed = text.replace("Mini instrument", "Mini instrumenT")
+    assert changed != text
+    assert load_text(text).content_hash != load_text(changed).content_hash
+
+
+def test_content_hash_is_the_same_for_the_same_text():
+    text = dump(minimal())
+    assert load_text(text, source="a.yaml").content_hash == load_text(
+        text, source="b.yaml").content_hash
+
+
+def test_content_hash_of_a_file_is_the_sha256_of_its_text():
+    expected = hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
+    assert load_path(SHIPPED).content_hash == expected
+
+
+# --------------------------------------------------------------------------- Text.get
+
+
+def test_text_get_returns_the_requested_language():
+    assert Text({"en": "Political will", "fr": "Volonté politique"}).get("fr") == (
+        "Volonté politique")
+
+
+def test_text_get_falls_back_to_english_for_a_missing_language():
+    assert Text({"en": "Political will", "fr": "Volonté politique"}).get("es") == (
+        "Political will")
+
+
+def test_text_get_uses_the_base_language_of_a_regional_code():
+    assert Text({"en": "Political will", "fr": "Volonté politique"}).get("fr-CA") == (
+        "Volonté politique")
+
+
+def test_text_get_prefers_the_exact_regional_text():
+    text = Text({"en": "Colour", "en-US": "Color"})
+    assert text.get("en-US") == "Color"
+    assert text.get("en-GB") == "Colour"
+
+
+def test_text_get_without_a_language_is_english():
+    text = Text({"en": "Political will", "fr": "Volonté politique"})
+    assert text.get() == "Political will"
+    assert text.get(None) == "Political will"
+    assert text.get("") == "Political will"
+    assert str(text) == "Political will"
+
+
+def test_loaded_text_keeps_every_language():
+    doc = minimal()
+    doc["principles"][0]["title"] = {"en": "Political will", "fr": "Volonté politique"}
+    title = load(doc).principles[0].title
+    assert title.get("fr-CA") == "Volonté politique"
+    assert title.get("de") == "Political will"
+
+
+# --------------------------------------------------------------------------- safe YAML
+
+
+def test_python_object_tag_is_refused_and_not_executed(capfd):
+    text = '!!python/object/apply:os.system ["echo hi"]\n'
+    with pytest.raises(InstrumentError) as info:
+        load_text(text, source=SOURCE)
+    assert info.value.source == SOURCE
+    assert "is not valid YAML" in info.value.problem
+    assert "python/object/apply:os.system" in info.value.problem
+    assert "hi" not in capfd.readouterr().out
+
+
+def test_python_object_tag_inside_a_field_is_refused_and_leaves_no_trace(tmp_path):
+    marker = tmp_path / "executed"
+    text = dump(minimal()).replace(
+        "title: Mini instrument",
+        f'title: !!python/object/apply:os.system ["touch {marker}"]',
+    )
+    path = tmp_path / "evil.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InstrumentError) as info:
+        load_path(path)
+    assert str(path) in str(info.value)
+    assert re.fullmatch(r"line \d+, column \d+", info.value.path)
+    assert not marker.exists()
+
+
+def test_python_name_tag_is_refused():
+    with pytest.raises(InstrumentError, match="is not valid YAML"):
+        load_text("key: !!python/name:os.system\n", source=SOURCE)
+
+
+# --------------------------------------------------------------------------- file-level errors
+
+
+def test_malformed_yaml_is_reported_with_line_and_column():
+    text = "key: mini\ntitle: [unclosed\nversion: 1\n"
+    with pytest.raises(InstrumentError) as info:
+        load_text(text, source=SOURCE)
+    assert info.value.path == "line 3, column 8"
+    assert str(info.value).startswith(f"{SOURCE}: line 3, column 8: is not valid YAML (")
+
+
+def test_yaml_with_a_tab_indent_is_reported_with_line_and_column():
+    with pytest.raises(InstrumentError) as info:
+        load_text("key: mini\n\ttitle: x\n", source=SOURCE)
+    assert info.value.path == "line 2, column 1"
+    assert "is not valid YAML" in info.value.problem
+
+
+def test_empty_file_is_rejected_as_not_a_mapping():
+    with pytest.raises(InstrumentError) as info:
+        load_text("", source=SOURCE)
+    assert str(info.value) == f"{SOURCE}: top level: must be a mapping of fields"
+
+
+def test_non_utf8_file_is_rejected(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(dump(minimal()).replace("Mini", "Café").encode("latin-1"))
+    with pytest.raises(InstrumentError) as info:
+        load_path(path)
+    assert str(info.value) == f"{path}: is not valid UTF-8 text"
+    assert info.value.source == str(path)
+    assert info.value.path == ""
+
+
+def test_file_larger_than_the_limit_is_rejected(tmp_path):
+    path = tmp_path / "big.yaml"
+    text = dump(minimal())
+    path.write_text(text + "#" * (MAX_FILE_BYTES + 1 - len(text)), encoding="utf-8")
+    with pytest.raises(InstrumentError) as info:
+        load_path(path)
+    assert str(info.value) == f"{path}: is 1,000,001 bytes; the limit is 1,000,000"
+
+
+def test_file_exactly_at_the_size_limit_loads(tmp_path):
+    path = tmp_path / "limit.yaml"
+    text = dump(minimal())
+    path.write_text(text + "#" * (MAX_FILE_BYTES - len(text)), encoding="utf-8")
+    assert path.stat().st_size == MAX_FILE_BYTES
+    assert load_path(path).key == "mini"
+
+
+def test_text_larger_than_the_limit_is_rejected():
+    text = dump(minimal())
+    with pytest.raises(InstrumentError) as info:
+        load_text(text + "#" * (MAX_FILE_BYTES + 1 - len(text)), source=SOURCE)
+    assert str(info.value) == f"{SOURCE}: is larger than 1,000,000 bytes"
+
+
+def test_missing_file_cannot_be_read(tmp_path):
+    path = tmp_path / "absent.yaml"
+    with pytest.raises(InstrumentError) as info:
+        load_path(path)
+    assert str(info.value) == f"{path}: cannot be read (No such file or directory)"
+
+
+def test_directory_cannot_be_read(tmp_path):
+    with pytest.raises(InstrumentError) as info:
+        load_path(tmp_path)
+    assert str(info.value).startswith(f"{tmp_path}: cannot be read (")
+
+
+def test_errors_from_a_file_name_the_file_and_the_path(tmp_path):
+    doc = minimal()
+    doc["principles"][1]["indicators"][0]["key"] = "BB-1"
+    path = tmp_path / "bad.yaml"
+    path.write_text(dump(doc), encoding="utf-8")
+    with pytest.raises(InstrumentError) as info:
+        load_path(path)
+    assert str(info.value).startswith(f"{path}: principles[1].indicators[0].key: ")
+
+
+# --------------------------------------------------------------------------- missing / unknown
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "key",
+        "version",
+        "title",
+        "scale",
+        "principles",
+        "scale.levels",
+        "scale.levels[1].label",
+        "scale.levels[2].summary",
+        "scale.levels[0].value",
+        "principles[1].key",
+        "principles[1].title",
+        "principles[1].indicators",
+        "principles[2].indicators[0].key",
+        "principles[2].indicators[0].question",
+        "principles[2].indicators[0].guidance",
+        "principles[2].indicators[0].descriptors",
+    ],
+)
+def test_missing_required_field_is_reported_with_its_path(path):
+    doc = minimal()
+    *parents, name = re.findall(r"\w+|\[\d+\]", path)
+    target = doc
+    for part in parents:
+        target = target[int(part[1:-1])] if part.startswith("[") else target[part]
+    del target[name]
+    rejected(doc, path, "is missing")
+
+
+def test_required_field_set_to_null_is_reported_missing():
+    doc = minimal()
+    doc["principles"][0]["title"] = None
+    rejected(doc, "principles[0].title", "is missing")
+
+
+def test_not_applicable_without_allowed_is_reported_missing():
+    doc = minimal()
+    doc["scale"]["not_applicable"] = {"label": "N/A"}
+    rejected(doc, "scale.not_applicable.allowed", "is missing")
+
+
+def test_unknown_top_level_field_is_rejected():
+    doc = minimal()
+    doc["colour"] = "blue"
+    rejected(doc, "top level", "has unknown field 'colour'")
+
+
+def test_unknown_scale_field_is_rejected():
+    doc = minimal()
+    doc["scale"]["weights"] = [1, 2]
+    rejected(doc, "scale", "has unknown field 'weights'")
+
+
+def test_unknown_level_field_is_rejected():
+    doc = minimal()
+    doc["scale"]["levels"][1]["colour"] = "red"
+    rejected(doc, "scale.levels[1]", "has unknown field 'colour'")
+
+
+def test_unknown_not_applicable_field_is_rejected():
+    doc = minimal()
+    doc["scale"]["not_applicable"] = {"allowed": True, "reason": "x"}
+    rejected(doc, "scale.not_applicable", "has unknown field 'reason'")
+
+
+def test_unknown_principle_field_is_rejected():
+    doc = minimal()
+    doc["principles"][2]["weight"] = 2
+    rejected(doc, "principles[2]", "has unknown field 'weight'")
+
+
+def test_unknown_indicator_field_is_rejected():
+    doc = minimal()
+    doc["principles"][1]["indicators"][0]["hint"] = "x"
+    rejected(doc, "principles[1].indicators[0]", "has unknown field 'hint'")
+
+
+# --------------------------------------------------------------------------- wrong types
+
+
+def test_top_level_list_is_rejected():
+    rejected([minimal()], "top level", "must be a mapping of fields")
+
+
+def test_scale_that_is_not_a_mapping_is_rejected():
+    doc = minimal()
+    doc["scale"] = [0, 1, 2]
+    rejected(doc, "scale", "must be a mapping of fields")
+
+
+def test_level_that_is_not_a_mapping_is_rejected():
+    doc = minimal()
+    doc["scale"]["levels"][1] = 1
+    rejected(doc, "scale.levels[1]", "must be a mapping of fields")
+
+
+def test_principle_that_is_not_a_mapping_is_rejected():
+    doc = minimal()
+    doc["principles"][1] = "BB"
+    rejected(doc, "principles[1]", "must be a mapping of fields")
+
+
+def test_indicator_that_is_not_a_mapping_is_rejected():
+    doc = minimal()
+    doc["principles"][0]["indicators"][0] = "AA.1"
+    rejected(doc, "principles[0].indicators[0]", "must be a mapping of fields")
+
+
+def test_principles_that_are_not_a_list_are_rejected():
+    doc = minimal()
+    doc["principles"] = {"AA": doc["principles"][0]}
+    rejected(doc, "principles", "must be a list")
+
+
+def test_levels_that_are_not_a_list_are_rejected():
+    doc = minimal()
+    doc["scale"]["levels"] = "0-2"
+    rejected(doc, "scale.levels", "must be a list")
+
+
+def test_indicators_that_are_not_a_list_are_rejected():
+    doc = minimal()
+    doc["principles"][2]["indicators"] = doc["principles"][2]["indicators"][0]
+    rejected(doc, "principles[2].indicators", "must be a list")
+
+
+def test_evidence_examples_that_are_not_a_list_are_rejected():
+    doc = minimal()
+    doc["principles"][1]["indicators"][0]["evidence_examples"] = "A law"
+    rejected(doc, "principles[1].indicators[0].evidence_examples", "must be a list")
+
+
+def test_evidence_example_that_is_not_a_text_is_rejected():
+    doc = minimal()
+    doc["principles"][1]["indicators"][0]["evidence_examples"] = ["A law", ["nested"]]
+    rejected(doc, "principles[1].indicators[0].evidence_examples[1]", "must be a string")
+
+
+def test_title_that_is_a_list_is_rejected():
+    doc = minimal()
+    doc["title"] = ["Mini", "instrument"]
+    rejected(doc, "title", "must be a string")
+
+
+def test_question_that_is_a_boolean_is_rejected():
+    doc = minimal()
+    doc["principles"][0]["indicators"][0]["question"] = True
+    rejected(doc, "principles[0].indicators[0].question", "must be a string")
+
+
+def test_key_that_is_a_mapping_is_rejected():
+    doc = minimal()
+    doc["key"] = {"en": "mini"}
+    rejected(doc, "key", "must be a string")
+
+
+def test_translation_that_is_not_a_string_is_rejected():
+    doc = minimal()
+    doc["principles"][1]["title"] = {"en": "Principle", "fr": ["Principe"]}
+    rejected(doc, "principles[1].title.fr", "must be a string")
+
+
+def test_numeric_version_is_read_as_a_string():
+    doc = minimal()
+    doc["version"] = 2
+    assert load(doc).version == "2"
+
+
+def test_descriptors_that_are_not_a_mapping_are_rejected():
+    doc = minimal()
+    doc["principles"][1]["indicators"][0]["descriptors"] = ["zero", "one", "two"]
+    rejected(doc, "principles[1].indicators[0].descriptors", "must map each level to a text")
+
+
+@pytest.mark.parametrize("value", ["1", 1.5, True])
+def test_level_value_that_is_not_a_whole_number_is_rejected(value):
+    doc = minimal()
+    doc["scale"]["levels"][1]["value"] = value
+    rejected(doc, "scale.levels[1].value", "must be a whole number")
+
+
+def test_cumulative_that_is_not_a_boolean_is_rejected():
+    doc = minimal()
+    doc["scale"]["cumulative"] = "yes"
+    rejected(doc, "scale.cumulative", "must be true or false")
+
+
+@pytest.mark.parametrize("value", ["yes", 1, "true"])
+def test_not_applicable_allowed_that_is_not_a_boolean_is_rejected(value):
+    doc = minimal()
+    doc["scale"]["not_applicable"] = {"allowed": value}
+    rejected(doc, "scale.not_applicable.allowed", "must be true or false")
+
+
+def test_not_applicable_that_is_not_a_mapping_is_rejected():
+    doc = minimal()
+    doc["scale"]["not_applicable"] = True
+    rejected(doc, "scale.not_applicable", "must be a mapping of fields")
+
+
+# --------------------------------------------------------------------------- empty strings
+
+
+def test_empty_title_is_rejected():
+    doc = minimal()
+    doc["title"] = ""
+    rejected(doc, "title", "must not be empty")
+
+
+def test_blank_guidance_is_rejected():
+    doc = minimal()
+    doc["principles"][2]["indicators"][0]["guidance"] = "   "
+    rejected(doc, "principles[2].indicators[0].guidance", "must not be empty")
+
+
+def test_empty_translation_is_rejected():
+    doc = minimal()
+    doc["scale"]["levels"][2]["label"] = {"en": "High", "fr": ""}
+    rejected(doc, "scale.levels[2].label.fr", "must not be empty")
+
+
+def test_empty_descriptor_is_rejected():
+    doc = minimal()
+    doc["principles"][0]["indicators"][0]["descriptors"][1] = ""
+    rejected(doc, "principles[0].indicators[0].descriptors.1", "must not be empty")
+
+
+def test_surrounding_whitespace_is_stripped():
+    doc = minimal()
+    doc["title"] = "  Mini instrument \n"
+    assert str(load(doc).title) == "Mini instrument"
+
+
+# --------------------------------------------------------------------------- key formats
+
+
+@pytest.mark.parametrize("key", ["Mini", "mini check", "-mini", "mini_check", "mini.v1",
+                                 "a" * 65])
+def test_invalid_instrument_key_is_rejected(key):
+    doc = minimal()
+    doc["key"] = key
+    rejected(doc, "key", "must be lower-case letters, digits and hyphens")
+
+
+@pytest.mark.parametrize("key", ["mini-2", "0abc", "a" * 64])
+def test_valid_instrument_key_is_accepted(key):
+    doc = minimal()
+    doc["key"] = key
+    assert load(doc).key == key
+
+
+@pytest.mark.parametrize("key", ["bb", "Bb", "1B", "B-B", "B.B", "ABCDEFGHIJK"])
+def test_invalid_principle_key_is_rejected(key):
+    doc = minimal()
+    doc["principles"][1]["key"] = key
+    rejected(doc, "principles[1].key", "must be upper-case letters and digits, e.g. PW")
+
+
+@pytest.mark.parametrize("key", ["BB-1", "BB.0", "BB.100", "BB.x", "BB.1.2", "BB.", "bb.1",
+                                 "BB.01"])
+def test_invalid_indicator_key_is_rejected(key):
+    doc = minimal()
+    doc["principles"][1]["indicators"][0]["key"] = key
+    rejected(doc, "principles[1].indicators[0].key", f"{key!r} must be BB.<number>, e.g. BB.1")
+
+
+def test_indicator_key_not_prefixed_by_its_principle_is_rejected():
+    doc = minimal()
+    doc["principles"][1]["indicators"][0]["key"] = "AA.2"
+    rejected(doc, "principles[1].indicators[0].key", "'AA.2' must be BB.<number>, e.g. BB.1")
+
+
+def test_indicator_key_with_the_principle_as_a_mere_prefix_is_rejected():
+    doc = minimal()
+    doc["principles"][1]["indicators"][0]["key"] = "BBB.1"
+    rejected(doc, "principles[1].indicators[0].key", "must be BB.<number>")
+
+
+def test_indicator_key_up_to_99_is_accepted():
+    doc = minimal()
+    doc["principles"][1]["indicators"][0]["key"] = "BB.99"
+    assert load(doc).indicator("BB.99") is not None
+
+
+# --------------------------------------------------------------------------- duplicates
+
+
+def test_duplicate_principle_key_is_rejected_with_its_path():
+    doc = minimal()
+    doc["principles"][2]["key"] = "AA"
+    doc["principles"][2]["indicators"] = [indicator("AA.2")]
+    rejected(doc, "principles[2].key", "duplicate key 'AA'")
+
+
+def test_duplicate_indicator_key_is_rejected_with_its_path():
+    doc = minimal()
+    doc["principles"][1]["indicators"].append(indicator("BB.1"))
+    rejected(doc, "principles[1].indicators[1].key", "duplicate key 'BB.1'")
+
+
+# --------------------------------------------------------------------------- counts
+
+
+def test_too_few_principles_are_rejected():
+    doc = minimal()
+    del doc["principles"][2]
+    rejected(doc, "principles", "has 2 principles; an instrument needs 3 to 15")
+
+
+def test_too_many_principles_are_rejected():
+    doc = minimal()
+    doc["principles"] = [
+        {"key": f"P{n}", "title": f"P{n}", "indicators": [indicator(f"P{n}.1")]}
+        for n in range(16)
+    ]
+    rejected(doc, "principles", "has 16 principles; an instrument needs 3 to 15")
+
+
+def test_fifteen_principles_are_accepted():
+    doc = minimal()
+    doc["principles"] = [
+        {"key": f"P{n}", "title": f"P{n}", "indicators": [indicator(f"P{n}.1")]}
+        for n in range(15)
+    ]
+    assert len(load(doc).principles) == 15
+
+
+def test_principle_without_indicators_is_rejected():
+    """With at least 3 principles of at least 1 indicator each, this is what enforces the
+    minimum of 3 indicators in all (the "too few indicators in total" check cannot fire)."""
+    doc = minimal()
+    doc["principles"][0]["indicators"] = []
+    rejected(doc, "principles[0].indicators", "must list at least one indicator")
+
+
+def test_three_indicators_in_all_are_accepted():
+    assert len(load(minimal()).indicators) == 3
+
+
+def test_too_many_indicators_in_total_are_rejected():
+    doc = minimal()
+    doc["principles"][0]["indicators"] = [indicator(f"AA.{n}") for n in range(1, 99)]
+    doc["principles"][1]["indicators"].append(indicator("BB.2"))
+    rejected(doc, "principles", "has 101 indicators in all; an instrument needs 3 to 100")
+
+
+def test_hundred_indicators_in_total_are_accepted():
+    doc = minimal()
+    doc["principles"][0]["indicators"] = [indicator(f"AA.{n}") for n in range(1, 99)]
+    assert len(load(doc).indicators) == 100
+
+
+def test_too_few_levels_are_rejected():
+    doc = minimal()
+    doc["scale"]["levels"] = levels(0)
+    rejected(doc, "scale.levels", "has 1 levels; a scale needs 2 to 10")
+
+
+def test_too_many_levels_are_rejected():
+    doc = minimal()
+    doc["scale"]["levels"] = levels(*range(11))
+    rejected(doc, "scale.levels", "has 11 levels; a scale needs 2 to 10")
+
+
+def test_ten_levels_are_accepted():
+    doc = minimal()
+    doc["scale"]["levels"] = levels(*range(1, 11))
+    for principle in doc["principles"]:
+        principle["indicators"] = [indicator(f"{principle['key']}.1", range(1, 11))]
+    assert load(doc).scale.values == tuple(range(1, 11))
+
+
+# --------------------------------------------------------------------------- level values
+
+
+def test_non_consecutive_levels_are_rejected():
+    doc = minimal()
+    doc["scale"]["levels"] = levels(0, 2, 3)
+    rejected(doc, "scale.levels[1].value",
+             "is 2; levels must be consecutive and increasing (expected 1)")
+
+
+def test_decreasing_levels_are_rejected():
+    doc = minimal()
+    doc["scale"]["levels"] = levels(1, 0)
+    rejected(doc, "scale.levels[1].value", "is 0; levels must be consecutive and increasing")
+
+
+def test_repeated_level_is_rejected():
+    doc = minimal()
+    doc["scale"]["levels"] = levels(0, 1, 1)
+    rejected(doc, "scale.levels[2].value", "is 1; levels must be consecutive and increasing")
+
+
+@pytest.mark.parametrize("first", [2, -1])
+def test_lowest_level_other_than_0_or_1_is_rejected(first):
+    doc = minimal()
+    doc["scale"]["levels"] = levels(first, first + 1, first + 2)
+    rejected(doc, "scale.levels[0].value", "the lowest level must be 0 or 1")
+
+
+def test_scale_starting_at_1_is_accepted():
+    doc = minimal()
+    doc["scale"]["levels"] = levels(1, 2, 3)
+    for principle in doc["principles"]:
+        principle["indicators"] = [indicator(f"{principle['key']}.1", (1, 2, 3))]
+    scale = load(doc).scale
+    assert (scale.minimum, scale.maximum) == (1, 3)
+
+
+# --------------------------------------------------------------------------- descriptors
+
+
+def test_missing_descriptor_for_a_level_is_rejected():
+    doc = minimal()
+    del doc["principles"][1]["indicators"][0]["descriptors"][2]
+    rejected(doc, "principles[1].indicators[0].descriptors", "has no descriptor for level 2")
+
+
+@pytest.mark.parametrize("level", [3, -1])
+def test_descriptor_for_a_level_outside_the_scale_is_rejected(level):
+    doc = minimal()
+    doc["principles"][2]["indicators"][0]["descriptors"][level] = "Beyond"
+    rejected(doc, "principles[2].indicators[0].descriptors",
+             f"level {level!r} is outside the scale (0–2)")
+
+
+def test_descriptor_keyed_by_a_string_is_rejected():
+    doc = minimal()
+    descriptors = doc["principles"][0]["indicators"][0]["descriptors"]
+    descriptors["1"] = descriptors.pop(1)
+    rejected(doc, "principles[0].indicators[0].descriptors", "level '1' is outside the scale")
+
+
+def test_descriptor_keyed_by_a_boolean_is_rejected():
+    doc = minimal()
+    descriptors = doc["principles"][0]["indicators"][0]["descriptors"]
+    del descriptors[1]
+    descriptors[True] = "Yes"  # True == 1 in a dict, so level 1 goes first
+    rejected(doc, "principles[0].indicators[0].descriptors", "level True is outside the scale")
+
+
+def test_descriptors_are_ordered_by_level():
+    doc = minimal()
+    doc["principles"][0]["indicators"][0]["descriptors"] = {2: "two", 0: "zero", 1: "one"}
+    assert list(load(doc).indicators[0].descriptors) == [0, 1, 2]
+
+
+# --------------------------------------------------------------------------- languages
+
+
+def test_text_without_english_is_rejected():
+    doc = minimal()
+    doc["principles"][0]["title"] = {"fr": "Volonté politique"}
+    rejected(doc, "principles[0].title", "needs an English ('en') text")
+
+
+def test_descriptor_without_english_is_rejected():
+    doc = minimal()
+    doc["principles"][2]["indicators"][0]["descriptors"][0] = {"fr": "Rien"}
+    rejected(doc, "principles[2].indicators[0].descriptors.0", "needs an English ('en') text")
+
+
+@pytest.mark.parametrize("code", ["FR", "french", "fr_CA", "f", "fr-", "fr-C", "fr\n", 1])
+def test_invalid_language_code_is_rejected(code):
+    doc = minimal()
+    doc["title"] = {"en": "Mini", code: "Autre"}
+    rejected(doc, "title", f"has an invalid language code {code!r}")
+
+
+@pytest.mark.parametrize("code", ["fr", "ara", "fr-CA", "zh-Hant"])
+def test_valid_language_code_is_accepted(code):
+    doc = minimal()
+    doc["title"] = {"en": "Mini", code: "Autre"}
+    assert load(doc).title.get(code) == "Autre"
