@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, jsonify, render_template
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -34,13 +35,19 @@ def _report_data(assessment: Assessment) -> dict:
     answers = load_answers(assessment.id)
     scores = scores_of(instrument, answers)
     language = str(get_locale() or "en")
-    axes = [RadarAxis(p.title.get(language), scores.principle(p.key).average)
+    axes = [RadarAxis(_axis_label(p.title.get(language), scores.principle(p.key).average),
+                      scores.principle(p.key).average)
             for p in instrument.principles]
     chart = radar_svg(axes, instrument.scale.values,
                       title=f"{instrument.title.get(language)} — {assessment.round_name}")
     return dict(assessment=assessment, instrument=instrument, answers=answers, scores=scores,
                 chart=chart, language=language,
                 validated=assessment.status == Status.VALIDATED)
+
+
+def _axis_label(title: str, average: float | None) -> str:
+    """A principle's spoke label; one with no score says so, as its point sits at the centre."""
+    return title if average is not None else _("%(title)s (no score yet)", title=title)
 
 
 @bp.get("/assessments/<int:assessment_id>/results")
