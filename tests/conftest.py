@@ -6,6 +6,7 @@ Everything is real: the database, the HTTP requests through Flask's test client,
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -24,19 +25,27 @@ SHIPPED_KEY = "wco-cb-core-principles"
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
 
 
+# Set to a PostgreSQL URL (postgresql+psycopg://…) to run the suite against PostgreSQL;
+# the database is emptied before each test.
+DATABASE_URL = os.environ.get("CBASSESS_TEST_DATABASE_URL")
+
+
 @pytest.fixture
 def app(tmp_path):
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "test-secret",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite'}",
+        "SQLALCHEMY_DATABASE_URI": DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite'}",
         "RATELIMIT_ENABLED": False,
     })
     with app.app_context():
+        if DATABASE_URL:
+            db.drop_all()
         init_db()
         _seed()
     yield app
     with app.app_context():
+        db.session.remove()
         db.engine.dispose()
 
 
