@@ -283,15 +283,21 @@ def _conflict_message(current: Answer) -> str:
              "Their version is shown below: keep yours or take theirs.", who=who)
 
 
-@bp.get("/assessments/<int:assessment_id>/answers/<key>")
-@login_required
-def indicator_fragment(assessment_id: int, key: str):
-    """One indicator's fields as stored now (used by "take theirs" after a conflict)."""
+def _indicator_or_404(assessment_id: int, key: str):
+    """The visible assessment, its instrument and one of its indicators, or 404."""
     assessment = assessment_or_404(assessment_id)
     instrument = instrument_of(assessment)
     indicator = instrument.indicator(key)
     if indicator is None:
         abort(404)
+    return assessment, instrument, indicator
+
+
+@bp.get("/assessments/<int:assessment_id>/answers/<key>")
+@login_required
+def indicator_fragment(assessment_id: int, key: str):
+    """One indicator's fields as stored now (used by "take theirs" after a conflict)."""
+    assessment, instrument, indicator = _indicator_or_404(assessment_id, key)
     answer = db.session.scalar(select(Answer).where(Answer.assessment_id == assessment.id,
                                                     Answer.indicator_key == key))
     if not request.headers.get("HX-Request"):
@@ -357,11 +363,7 @@ def _autosave_reply(indicator: Indicator, state: str, message: str | None, statu
 @login_required
 def history(assessment_id: int, key: str):
     """Every change to one answer: who, when, before and after."""
-    assessment = assessment_or_404(assessment_id)
-    instrument = instrument_of(assessment)
-    indicator = instrument.indicator(key)
-    if indicator is None:
-        abort(404)
+    assessment, instrument, indicator = _indicator_or_404(assessment_id, key)
     revisions = db.session.scalars(
         select(AnswerRevision).options(joinedload(AnswerRevision.changed_by))
         .where(AnswerRevision.assessment_id == assessment.id,
