@@ -34,7 +34,15 @@
     status.textContent = "";
     var span = document.createElement("span");
     span.className = "status " + cls;
-    span.textContent = text;
+    if (cls === "status--error") {
+      // Announced at once, and not by colour alone: an icon and words, like the server's.
+      span.setAttribute("role", "alert");
+      var icon = document.createElement("span");
+      icon.setAttribute("aria-hidden", "true");
+      icon.textContent = "\u2716 ";
+      span.appendChild(icon);
+    }
+    span.appendChild(document.createTextNode(text));
     status.appendChild(span);
     if (withRetry) {
       var button = document.createElement("button");
@@ -44,6 +52,16 @@
       span.appendChild(document.createTextNode(" "));
       span.appendChild(button);
     }
+  }
+
+  // The server names the refused part of an answer in X-Field-Error ("level", "evidence",
+  // "note"); mark that field invalid (its aria-describedby already points at the status).
+  function markInvalid(section, field) {
+    section.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+    if (!field) return;
+    section.querySelectorAll("[name$='-" + CSS.escape(field) + "']").forEach(function (el) {
+      el.setAttribute("aria-invalid", "true");
+    });
   }
 
   function saveDraft(section) {
@@ -91,7 +109,15 @@
   document.addEventListener("click", function (event) {
     var section = event.target.closest("[data-autosave]");
     if (!section) return;
-    if (event.target.closest(".js-retry") || event.target.closest(".js-keep-mine")) save(section);
+    var keep = event.target.closest(".js-keep-mine");
+    if (keep) {
+      event.preventDefault();
+      // Saving over a newer answer is a deliberate choice: only this button sends its version.
+      section.querySelector("input[type=hidden][name$='-version']").value = keep.getAttribute("data-version");
+      save(section);
+    } else if (event.target.closest(".js-retry")) {
+      save(section);
+    }
   });
 
   document.addEventListener("htmx:beforeRequest", function (event) {
@@ -106,6 +132,7 @@
     if (!section.hasAttribute || !section.hasAttribute("data-autosave")) return;
     if (event.detail.requestConfig.verb !== "post") return;
     var xhr = event.detail.xhr;
+    if (xhr && xhr.status) markInvalid(section, xhr.getResponseHeader("X-Field-Error"));
     if (event.detail.successful) {
       unsaved.delete(section);
       clearDraft(section);
@@ -121,6 +148,9 @@
       return;
     }
     delete section.dataset.csrfRetried;
+    // A refusal the server decided (invalid, conflict, submitted) is not retried by itself;
+    // an expired session (401) is, once the person is back.
+    if (xhr && xhr.status !== 401) unsaved.delete(section);
   });
 
   document.addEventListener("htmx:sendError", function (event) {

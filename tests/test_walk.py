@@ -203,7 +203,8 @@ def test_save_with_an_older_version_is_a_conflict_not_an_overwrite(make_browser,
     assert response.status_code == 409
     assert "first person&#39;s text" in response.text
     assert "Keep mine" in response.text and "Take theirs" in response.text
-    assert 'id="version-PW-1"' in response.text
+    assert 'data-version="1"' in response.text
+    assert 'id="version-PW-1"' not in response.text  # the next plain save conflicts again
     assert answers_of(app, a_id)["PW.1"].evidence == "first person's text"
     kinds = [r.kind for r in revisions_of(app, a_id, "PW.1")]
     assert kinds == ["edit", "conflict"]
@@ -297,3 +298,17 @@ def test_list_shows_progress_count(respondent, a_id):
     respondent.autosave(a_id, "PW.1", level=2, evidence="x")
     respondent.autosave(a_id, "PW.2", level="na", evidence="why")
     assert "2 of 28" in respondent.get("/assessments").text
+
+
+def test_plain_form_conflict_shows_theirs_and_a_second_post_keeps_mine(make_browser, app, a_id):
+    first, second = make_browser("resp-a@example.org"), make_browser("resp-a2@example.org")
+    first.autosave(a_id, "PW.1", level=3, evidence="theirs", version=0)
+    data = {"PW.1-level": "1", "PW.1-evidence": "mine", "PW.1-version": "0"}
+    refused = second.post(f"/assessments/{a_id}/principles/PW", data)
+    assert refused.status_code == 409
+    assert ">mine</textarea>" in refused.text and "theirs" in refused.text
+    assert 'name="PW.1-version" value="1"' in refused.text
+    assert answers_of(app, a_id)["PW.1"].evidence == "theirs"
+    kept = second.post(f"/assessments/{a_id}/principles/PW", {**data, "PW.1-version": "1"})
+    assert kept.status_code == 303
+    assert answers_of(app, a_id)["PW.1"].evidence == "mine"
