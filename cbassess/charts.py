@@ -21,7 +21,7 @@ _SPOKE = 'stroke="#c9d1db" stroke-width="1"'
 _COMPARISON = 'fill="none" stroke="#9a5b00" stroke-width="2" stroke-dasharray="6 4"'
 _SCORE = 'fill="#0b3a5d" fill-opacity="0.22" stroke="#0b3a5d" stroke-width="2.5"'
 _DOT = 'fill="#0b3a5d"'
-_LABEL = 'font-size="13" fill="#1b2430"'
+_LABEL = 'font-size="15" fill="#1b2430"'
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def radar_svg(
         anchor = "middle" if abs(cos) < 0.3 else ("start" if cos > 0 else "end")
         lines = _wrap(axis.label)
         sin = math.sin(axis_angle(i, count))
-        first_y = anchor_point.y - (len(lines) - 1) * 15 if sin < -0.3 else anchor_point.y
+        first_y = anchor_point.y - (len(lines) - 1) * 17 if sin < -0.3 else anchor_point.y
         if abs(sin) <= 0.3:
             first_y = anchor_point.y - (len(lines) - 1) * 7.5 + 4
         elif sin > 0.3:
@@ -156,7 +156,7 @@ def radar_svg(
             f'<text class="radar-label" x="{anchor_point.x:g}" y="{first_y:g}" '
             f'text-anchor={quoteattr(anchor)} {_LABEL}>'
             + "".join(
-                f'<tspan x="{anchor_point.x:g}" dy="{0 if n == 0 else 15}">{escape(line)}</tspan>'
+                f'<tspan x="{anchor_point.x:g}" dy="{0 if n == 0 else 17}">{escape(line)}</tspan>'
                 for n, line in enumerate(lines)
             )
             + "</text>"
