@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from flask import Flask, jsonify
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
+from . import sqlite_writes  # noqa: F401  (SQLite writers queue on a lock, see there)
 from .extensions import babel, csrf, db, limiter, login_manager
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +42,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=None,  # None: Secure in production (HTTPS), unless set
+        # Bounds what one request can make the server read: a whole principle page in
+        # 4-byte characters, percent-encoded, at every field's limit, fits many times over.
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=8 * 3600,
@@ -61,8 +67,10 @@ def create_app(test_config: dict | None = None) -> Flask:
                 "Refusing to start in production with the default SECRET_KEY: set one in "
                 f"{app.instance_path}/secret_key or CBASSESS_SECRET_KEY."
             )
-        app.config.setdefault("SESSION_COOKIE_SECURE", True)
         app.config.setdefault("REMEMBER_COOKIE_SECURE", True)
+    if app.config["SESSION_COOKIE_SECURE"] is None:
+        # Flask's own default is False, so it is decided here rather than with setdefault.
+        app.config["SESSION_COOKIE_SECURE"] = app.config["ENV_NAME"] == "production"
 
     db.init_app(app)
     csrf.init_app(app)
@@ -94,14 +102,25 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _ensure_secret_key(app: Flask) -> None:
-    """Use instance/secret_key, creating it (random, owner-only) on first run."""
+    """Use instance/secret_key, creating it (random, owner-only) on first run.
+
+    The key is written to a private temporary file and then linked into place, so when
+    several worker processes start together exactly one key wins and none of them can read
+    a half-written file.
+    """
     if app.config.get("SECRET_KEY") not in (DEFAULT_SECRET, "", None):
         return
     key_file = Path(app.instance_path) / "secret_key"
     if not key_file.exists():
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
+        fd, temporary = tempfile.mkstemp(dir=app.instance_path, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+            os.link(temporary, key_file)
+        except FileExistsError:
+            pass  # another process created it first: use that one
+        finally:
+            os.unlink(temporary)
     app.config["SECRET_KEY"] = key_file.read_text().strip()
 
 

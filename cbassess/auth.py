@@ -3,6 +3,11 @@
 Failed sign-ins get one generic message whether or not the e-mail exists; attempts are
 rate-limited per address and per account; the session is cleared on sign-in so a session
 id planted before it is worthless.
+
+A form posted after the session expired is not lost: the sign-in form carries its fields
+(as hidden `resume:` inputs), and after signing in a page offers to send them again, with a
+fresh CSRF token, to the address they were first posted to. Nothing is re-sent without the
+person pressing the button.
 """
 
 from urllib.parse import urlsplit
@@ -11,6 +16,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -57,14 +63,53 @@ def _account_key() -> str:
     return "account:" + (request.form.get("email") or "").strip().lower()[:254]
 
 
+def _is_local_path(target: str | None) -> bool:
+    """A path on this site (not another host, not a scheme-relative URL)."""
+    if not target:
+        return False
+    parts = urlsplit(target)
+    return (not parts.scheme and not parts.netloc and target.startswith("/")
+            and not target.startswith("//") and "\\" not in target)
+
+
 def _safe_next(target: str | None) -> str:
     """Only same-site paths are followed after sign-in."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") \
-                and not target.startswith("//") and "\\" not in target:
-            return target
-    return url_for("walk.index")
+    return target if _is_local_path(target) else url_for("walk.index")
+
+
+RESUME_PREFIX = "resume:"
+
+
+def pending_fields(form) -> list[tuple[str, str]]:
+    """The fields of a refused post worth sending again (never a token or a password)."""
+    return [(name, value) for name, value in form.items(multi=True)
+            if name != "csrf_token" and "password" not in name.lower()
+            and not name.startswith(RESUME_PREFIX)]
+
+
+def sign_in_to_resume(fields: list[tuple[str, str]], resume_to: str):
+    """401 with the sign-in form, carrying a post the expired session refused."""
+    return render_template("auth/login.html", form=LoginForm(formdata=None), resume=fields,
+                           resume_to=resume_to), 401
+
+
+def expired_sign_in_form():
+    """400 with a fresh sign-in form when its token had expired, still carrying typed text."""
+    resume, resume_to = _carried_fields()
+    flash(_("The sign-in form had expired. Sign in again."), "error")
+    return render_template("auth/login.html", form=LoginForm(formdata=None), resume=resume,
+                           resume_to=resume_to), 400
+
+
+def _carried_fields() -> tuple[list[tuple[str, str]], str]:
+    """The refused post carried through this sign-in, and where it goes (or nothing)."""
+    fields = [(name[len(RESUME_PREFIX):], value)
+              for name, value in request.form.items(multi=True)
+              if name.startswith(RESUME_PREFIX)]
+    resume_to = request.form.get("resume_to", "")
+    if fields and _is_local_path(resume_to):
+        return fields, resume_to
+    return [], ""
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -72,10 +117,11 @@ def _safe_next(target: str | None) -> str:
 @limiter.limit(_login_limits, methods=["POST"], key_func=_account_key)
 def login():
     """Show the sign-in form; sign the user in on a correct e-mail and password."""
-    if current_user.is_authenticated and request.method == "GET":
+    if current_user.is_authenticated and request.method != "POST":
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     status = 200
+    resume, resume_to = _carried_fields()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
@@ -85,12 +131,17 @@ def login():
             session.clear()
             session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
             login_user(user)
+            if resume:
+                # The token cached for this request belongs to the session just cleared.
+                g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+                return render_template("auth/resume.html", fields=resume, resume_to=resume_to)
             return redirect(_safe_next(request.args.get("next")))
         flash(_("That e-mail and password do not match an active account."), "error")
         status = 401
     elif request.method == "POST":
         status = 400
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form, resume=resume,
+                           resume_to=resume_to), status
 
 
 @bp.post("/logout")

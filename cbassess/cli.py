@@ -1,4 +1,4 @@
-"""`flask --app cbassess …` commands: database, users, demo data, instruments.
+"""`flask --app cbassess …` commands: database, users, demo data, instruments, backups.
 
 Each command is a thin wrapper; the work (validation, saving) is done by the same modules
 the web app uses, so the CLI can never write what the app would refuse.
@@ -14,6 +14,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from . import answers as answer_store
+from . import backup as backups
 from .auth import MIN_PASSWORD_LENGTH, hash_password
 from .extensions import db
 from .instrument import InstrumentError, load_path, shipped_paths
@@ -27,6 +28,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(instrument_group)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 def init_db() -> None:
@@ -229,3 +232,37 @@ def instrument_import(path: str) -> None:
         raise click.ClickException(str(exc)) from exc
     verb = "Imported" if created else "Already imported:"
     click.echo(f"{verb} {row.key} {row.version}")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(path_type=Path))
+@with_appcontext
+def backup_command(path: Path) -> None:
+    """Copy the SQLite database to PATH while the app runs (a folder gets a dated file)."""
+    try:
+        written = backups.backup(backups.sqlite_path(db.engine.url), path)
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Backed up to {written} (integrity check: ok)")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--yes", is_flag=True, help="Replace the database without asking.")
+@with_appcontext
+def restore_command(path: Path, yes: bool) -> None:
+    """Replace the SQLite database with the backup at PATH (checked first; the current
+    database is kept beside it)."""
+    try:
+        database = backups.sqlite_path(db.engine.url)
+        backups.verify(path)
+        if not yes:
+            click.confirm(f"Replace every answer in {database} with the content of {path}?",
+                          abort=True)
+        kept = backups.restore(path, database)
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.engine.dispose()
+    click.echo(f"Restored {database} from {path}.")
+    if kept:
+        click.echo(f"The database as it was before is kept at {kept}.")

@@ -22,6 +22,11 @@ def _render(status: int, title: str, message: str):
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        if request.endpoint == "auth.login":
+            # A sign-in form left open too long: a fresh one, keeping any text it carries.
+            from .auth import expired_sign_in_form
+
+            return expired_sign_in_form()
         if not current_user.is_authenticated:
             # An expired session takes its CSRF secret with it: say what really happened.
             return current_app.login_manager.unauthorized()

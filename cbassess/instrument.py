@@ -154,12 +154,14 @@ def load_path(path: str | Path) -> Instrument:
     """Read and validate an instrument file."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:  # never more than the limit in memory
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        size = max(len(raw), path.stat().st_size)
     except OSError as exc:
         raise InstrumentError(str(path), "", f"cannot be read ({exc.strerror})") from exc
-    if len(raw) > MAX_FILE_BYTES:
+    if size > MAX_FILE_BYTES:
         raise InstrumentError(
-            str(path), "", f"is {len(raw):,} bytes; the limit is {MAX_FILE_BYTES:,}"
+            str(path), "", f"is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}"
         )
     try:
         text = raw.decode("utf-8")

@@ -2,14 +2,83 @@
 
 The Content-Security-Policy allows no inline script or style: htmx is configured through a
 <meta> tag and app.js, never with inline handlers, and WeasyPrint gets its own locked-down
-fetcher (see report.py).
+fetcher (see report.py). Form bodies must be valid UTF-8 (StrictRequest): anything else is
+refused with a 400 rather than stored altered.
 """
 
-from flask import Flask, make_response, render_template, request, url_for
+from urllib.parse import parse_qsl, urlsplit
+
+from flask import Flask, Request, make_response, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_login import session_protected
+from sqlalchemy.orm import joinedload
+from werkzeug.exceptions import BadRequest
+from werkzeug.formparser import FormDataParser
 
 from .extensions import db, login_manager
 from .models import User
+
+
+class InvalidText(BadRequest):
+    """A form body that is not UTF-8: refused whole rather than stored altered."""
+
+    custom = True  # errors.py shows this description as it is
+
+    def __init__(self) -> None:
+        super().__init__(_("What was sent is not valid UTF-8 text, so it could not be read. "
+                           "Nothing was saved."))
+
+
+class _StrictFormDataParser(FormDataParser):
+    """Refuses a url-encoded body with invalid UTF-8 instead of quietly rewriting it.
+
+    Werkzeug would turn invalid percent-escapes into literal "%XX" text, and raw invalid
+    bytes into an empty form: the first stores what nobody typed, the second reports a
+    missing CSRF token instead of the real problem.
+    """
+
+    def _parse_urlencoded(self, stream, mimetype, content_length, options):
+        try:
+            items = parse_qsl(stream.read().decode("utf-8"), keep_blank_values=True,
+                              encoding="utf-8", errors="strict")
+        except UnicodeDecodeError:
+            raise InvalidText() from None
+        return stream, self.cls(items), self.cls()
+
+
+class StrictRequest(Request):
+    """The app's request class: forms must be valid UTF-8."""
+
+    form_data_parser_class = _StrictFormDataParser
+
+
+def _local_path(url: str) -> str:
+    """The path and query of a URL on this site (htmx sends the page's full URL)."""
+    parts = urlsplit(url)
+    if parts.netloc and parts.netloc != request.host:
+        return ""
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _same_origin() -> bool:
+    """The request comes from a page of this site (browsers send Origin on every POST)."""
+    source = request.headers.get("Origin") or request.referrer
+    return bool(source) and urlsplit(source).netloc == request.host
+
+
+def _end_moved_session(app: Flask, **extra) -> None:
+    """Strong session protection for permanent sessions too.
+
+    Flask-Login ends a "strong" session used from another address or browser only when the
+    session is not permanent; ours are (so that PERMANENT_SESSION_LIFETIME applies), and it
+    would merely mark them "not fresh". A session cookie replayed elsewhere signs no one in.
+    Only a signed-in session is ended: a visitor's session holds just the sign-in form's
+    CSRF token (and has no identifier to compare), and clearing it on, say, the browser's
+    favicon request would refuse the sign-in form as expired.
+    """
+    if app.login_manager.session_protection == "strong" and "_user_id" in session:
+        session.clear()
+
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -25,28 +94,44 @@ CONTENT_SECURITY_POLICY = "; ".join([
 ])
 
 
+_WITH_ORGANISATION = (joinedload(User.organisation),)  # built once: options are immutable
+
+
 def init_app(app: Flask) -> None:
+    app.request_class = StrictRequest
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = "strong"
+    session_protected.connect(_end_moved_session)
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         if not user_id.isdigit():
             return None
-        return db.session.get(User, int(user_id))
+        # With the administration, which the header of every page names.
+        return db.session.get(User, int(user_id), options=_WITH_ORGANISATION)
 
     @login_manager.unauthorized_handler
     def unauthorized():
-        """Pages redirect to sign-in; an htmx save answers 401 and keeps the typed text."""
+        """Pages redirect to sign-in; a refused save never loses what was typed.
+
+        An htmx save answers 401 with a sign-in link, and the field keeps its text for app.js
+        to save afterwards. A plain form post from this site answers 401 with the sign-in
+        form, which carries the posted fields so they can be sent again once signed in.
+        """
         if request.headers.get("HX-Request"):
-            login_url = url_for("auth.login", next=request.headers.get("HX-Current-URL", ""))
+            next_path = _local_path(request.headers.get("HX-Current-URL", ""))
+            login_url = url_for("auth.login", next=next_path or None)
             response = make_response(
                 render_template("_session_expired.html", login_url=login_url), 401
             )
             return response
         from flask import redirect
 
+        from .auth import pending_fields, sign_in_to_resume
+
+        if request.method == "POST" and _same_origin() and pending_fields(request.form):
+            return sign_in_to_resume(pending_fields(request.form), request.full_path.rstrip("?"))
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
     @app.after_request
@@ -61,4 +146,6 @@ def init_app(app: Flask) -> None:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    app.jinja_env.globals["_"] = _
+    from .i18n import gettext
+
+    app.jinja_env.globals["_"] = gettext  # flask_babel's, with the catalogue found once

@@ -1,0 +1,144 @@
+"""Online backup and restore of the SQLite database. Imports nothing from Flask.
+
+- `backup` copies the live database with SQLite's backup API, which reads one consistent
+  snapshot even while the app is writing (a plain copy of a database in WAL mode can be torn,
+  or miss commits still in the -wal file). The copy is written next to its target as one
+  self-contained file (rollback journal, no -wal), passes `PRAGMA integrity_check`, and only
+  then is renamed into place, so a backup file is never half-written.
+- `restore` refuses a file that is not an intact cbassess database, keeps a copy of the current
+  database beside it, and copies the backup in through the same API: a running app sees the
+  restored content on its next query instead of holding a replaced file open.
+
+PostgreSQL has its own tools for both (pg_dump and pg_restore).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+REQUIRED_TABLES = frozenset({"organisations", "users", "instruments", "assessments", "answers",
+                             "answer_revisions"})
+POSTGRES_ADVICE = ("The database is PostgreSQL: back it up with pg_dump (for example "
+                   "`pg_dump --format=custom --file=cbassess.dump DBNAME`) and restore it with "
+                   "pg_restore (`pg_restore --clean --dbname=DBNAME cbassess.dump`).")
+BUSY_TIMEOUT_SECONDS = 30
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot be done; the message says why."""
+
+
+def sqlite_path(database_url: str | URL) -> Path:
+    """The file of a SQLite database URL; a clear refusal for any other database."""
+    url = make_url(database_url)
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        raise BackupError(POSTGRES_ADVICE)
+    if backend != "sqlite":
+        raise BackupError(f"backup and restore work on SQLite only; this database is {backend}")
+    if not url.database or url.database == ":memory:":
+        raise BackupError("the database is in memory: there is no file to back up")
+    return Path(url.database)
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS)
+
+
+def _problems(path: Path) -> list[str]:
+    """What `PRAGMA integrity_check` finds wrong with a database file (nothing: [])."""
+    try:
+        with closing(_connect(path)) as connection:
+            result = [row[0] for row in connection.execute("PRAGMA integrity_check")]
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+    return [] if result == ["ok"] else result
+
+
+def verify(path: str | Path) -> None:
+    """Raise BackupError unless `path` is an intact cbassess database."""
+    path = Path(path)
+    if not path.is_file():
+        raise BackupError(f"{path} is not a file")
+    with path.open("rb") as handle:
+        if handle.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+            raise BackupError(f"{path} is not a SQLite database")
+    problems = _problems(path)
+    if problems:
+        raise BackupError(f"{path} fails the integrity check: {'; '.join(problems[:5])}")
+    with closing(_connect(path)) as connection:
+        tables = {row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    missing = REQUIRED_TABLES - tables
+    if missing:
+        raise BackupError(f"{path} is not a cbassess database (it has no "
+                          f"{', '.join(sorted(missing))} table)")
+
+
+def _copy(source: Path, target: Path) -> None:
+    """Copy a live database into one checked, self-contained file, renamed into place."""
+    temporary = target.with_name(f".{target.name}.partial")
+    temporary.unlink(missing_ok=True)
+    try:
+        with closing(_connect(source)) as origin, closing(_connect(temporary)) as copy:
+            origin.backup(copy)  # one snapshot, however much the app writes meanwhile
+            copy.execute("PRAGMA journal_mode=DELETE")  # no -wal file beside the copy
+        problems = _problems(temporary)
+        if problems:
+            raise BackupError(f"the copy fails the integrity check: {'; '.join(problems[:5])}")
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def backup(database: str | Path, target: str | Path) -> Path:
+    """Copy the database to `target` (a file, or a folder for a dated file); return the file.
+
+    An existing file at `target` is replaced only once the new copy is complete and checked.
+    """
+    database, target = Path(database), Path(target)
+    if not database.is_file():
+        raise BackupError(f"there is no database at {database}")
+    if target.is_dir():
+        target = target / f"cbassess-{_stamp()}.sqlite"
+    if not target.parent.is_dir():
+        raise BackupError(f"the folder {target.parent} does not exist")
+    if target.resolve() == database.resolve():
+        raise BackupError("the backup cannot be written over the database itself")
+    try:
+        _copy(database, target)
+    except sqlite3.Error as exc:
+        raise BackupError(f"the backup failed: {exc}") from exc
+    return target
+
+
+def restore(backup_file: str | Path, database: str | Path) -> Path | None:
+    """Replace the database's content with a checked backup.
+
+    Returns where the database as it was before is kept (None when there was none).
+    """
+    backup_file, database = Path(backup_file), Path(database)
+    verify(backup_file)
+    if backup_file.resolve() == database.resolve():
+        raise BackupError("that file is the database itself")
+    kept = None
+    try:
+        if database.is_file():
+            kept = database.with_name(f"{database.name}.before-restore-{_stamp()}")
+            _copy(database, kept)
+        with closing(_connect(backup_file)) as origin, closing(_connect(database)) as live:
+            origin.backup(live)
+    except sqlite3.Error as exc:
+        raise BackupError(f"the restore failed: {exc}") from exc
+    return kept

@@ -1,0 +1,284 @@
+"""Helpers for the reliability and security tests: seeded apps with chosen settings, a real
+gunicorn server on a temporary SQLite database, and a small HTTP client that signs in and
+saves answers the way the browser does (cookies, CSRF token, htmx headers).
+
+Servers listen on 127.0.0.1 only; every test that starts one stops it.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlencode
+
+from cbassess import create_app
+from cbassess.extensions import db
+from cbassess.models import Assessment, Organisation
+from tests.conftest import PASSWORD, _seed, csrf_from
+
+VENV_BIN = Path(sys.executable).parent
+_VERSION = re.compile(r'name="(?P<key>[^"]+)-version" value="(?P<version>\d+)"')
+_KEEP_MINE_VERSION = re.compile(r'js-keep-mine"[^>]*data-version="(\d+)"')
+
+
+def build_app(tmp_path: Path, **config):
+    """A seeded app (the conftest users and administrations) with `config` on top."""
+    from cbassess.cli import init_db
+
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite'}",
+        "RATELIMIT_ENABLED": False,
+    }
+    settings.update(config)
+    app = create_app(settings)
+    with app.app_context():
+        init_db()
+        _seed()
+    return app
+
+
+def assessment_of(app, organisation: str = "Administration A") -> int:
+    with app.app_context():
+        return db.session.query(Assessment).join(Organisation).filter(
+            Organisation.name == organisation).one().id
+
+
+def prepare_database(tmp_path: Path) -> tuple[Path, int, list[str]]:
+    """A seeded SQLite file for a server process: (path, assessment of A, indicator keys)."""
+    from cbassess.permissions import instrument_of
+
+    path = tmp_path / "server.sqlite"
+    app = build_app(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
+    with app.app_context():
+        assessment = db.session.get(Assessment, assessment_of(app))
+        keys = [i.key for i in instrument_of(assessment).indicators]
+        assessment_id = assessment.id
+        db.engine.dispose()
+    return path, assessment_id, keys
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """gunicorn serving create_app() on 127.0.0.1, in its own process group."""
+
+    def __init__(self, database: Path, instance: Path, workers: int = 2, threads: int = 4):
+        self.port = free_port()
+        instance.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env.update({
+            "CBASSESS_INSTANCE_PATH": str(instance),
+            "CBASSESS_SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "CBASSESS_RATELIMIT_ENABLED": "false",
+        })
+        self.log = open(instance / "server.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}",
+             "--workers", str(workers), "--threads", str(threads),
+             "--worker-class", "gthread", "--graceful-timeout", "2",
+             "--timeout", "60", "--preload", "cbassess:create_app()"],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self._wait_until_ready()
+
+    def _wait_until_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early: {self.log_text()}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                connection.request("GET", "/healthz")
+                if connection.getresponse().status == 200:
+                    return
+            except OSError:
+                pass
+            finally:
+                connection.close()
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not start")
+
+    def log_text(self) -> str:
+        self.log.flush()
+        return Path(self.log.name).read_text(errors="replace")[-4000:]
+
+    def kill(self) -> None:
+        """kill -9 the master and every worker at once: a crash, not a shutdown."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=20)
+        self.log.close()
+
+
+class HttpUser:
+    """One person's browser against a real server: cookies, CSRF token, htmx headers."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, str] = {}
+        self.token: str | None = None
+
+    def request(self, method: str, path: str, form: dict | None = None,
+                headers: dict | None = None) -> tuple[int, str]:
+        all_headers = {"Origin": f"http://127.0.0.1:{self.port}"}
+        if self.cookies:
+            all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            all_headers["Content-Type"] = "application/x-www-form-urlencoded"
+        all_headers.update(headers or {})
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            connection.request(method, path, body=body, headers=all_headers)
+            response = connection.getresponse()
+            text = response.read().decode("utf-8", "replace")
+            for cookie in response.headers.get_all("Set-Cookie") or []:
+                name, _, rest = cookie.partition("=")
+                value = rest.split(";", 1)[0]
+                if value and "expires=thu, 01 jan 1970" not in cookie.lower():
+                    self.cookies[name] = value
+                else:
+                    self.cookies.pop(name, None)
+            return response.status, text
+        finally:
+            connection.close()
+
+    def login(self, email: str, password: str = PASSWORD) -> None:
+        _, page = self.request("GET", "/login")
+        status, _ = self.request("POST", "/login", {
+            "email": email, "password": password, "csrf_token": csrf_from(page)})
+        assert status == 302, status
+        _, page = self.request("GET", "/assessments")
+        self.token = csrf_from(page)
+
+    def autosave(self, assessment_id: int, key: str, level, evidence: str,
+                 version: int | None = None) -> tuple[int, str]:
+        form = {f"{key}-level": str(level), f"{key}-evidence": evidence, f"{key}-note": ""}
+        if version is not None:
+            form[f"{key}-version"] = str(version)
+        return self.request("POST", f"/assessments/{assessment_id}/answers/{key}", form,
+                            {"HX-Request": "true", "X-CSRFToken": self.token})
+
+
+def version_in(reply: str, key: str) -> int | None:
+    """The answer version an autosave reply hands back to the page."""
+    for match in _VERSION.finditer(reply):
+        if match["key"] == key:
+            return int(match["version"])
+    conflict = _KEEP_MINE_VERSION.search(reply)  # a conflict offers "keep mine" at this one
+    return int(conflict[1]) if conflict else None
+
+
+def edit_revisions(path: Path) -> dict[tuple[str, int], dict]:
+    """Every "edit" revision in a database file: (indicator, version) -> value after."""
+    with closing(sqlite3.connect(path)) as connection:
+        rows = connection.execute(
+            "SELECT indicator_key, version, after FROM answer_revisions WHERE kind = 'edit'")
+        return {(key, version): json.loads(after) for key, version, after in rows}
+
+
+def integrity(path: Path) -> str:
+    with closing(sqlite3.connect(path)) as connection:
+        return connection.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def answer_versions(path: Path) -> dict[str, int]:
+    with closing(sqlite3.connect(path)) as connection:
+        return dict(connection.execute("SELECT indicator_key, version FROM answers"))
+
+
+def history_is_complete(path: Path) -> list[str]:
+    """Answers whose edit revisions are not exactly versions 1..version (should be none)."""
+    revisions = edit_revisions(path)
+    broken = []
+    for key, version in answer_versions(path).items():
+        found = sorted(v for (k, v) in revisions if k == key)
+        if found != list(range(1, version + 1)):
+            broken.append(f"{key}: version {version}, revisions {found}")
+    return broken
+
+
+class _Forms(HTMLParser):
+    """Reads each <form> of a page the way a browser would submit it (no button pressed)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: list[dict] = []
+        self._textarea: list | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.forms.append({"action": attrs.get("action"),
+                               "method": (attrs.get("method") or "get").lower(),
+                               "fields": []})
+        elif not self.forms:
+            return
+        elif tag == "input" and attrs.get("name"):
+            kind = (attrs.get("type") or "text").lower()
+            if kind in ("submit", "button", "image", "reset"):
+                return
+            if kind in ("radio", "checkbox") and "checked" not in attrs:
+                return
+            self.forms[-1]["fields"].append((attrs["name"], attrs.get("value") or ""))
+        elif tag == "textarea" and attrs.get("name"):
+            self._textarea = [attrs["name"], ""]
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._textarea[1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "textarea" and self._textarea is not None:
+            name, value = self._textarea
+            # The HTML parser drops one newline right after <textarea>; so does a browser.
+            self.forms[-1]["fields"].append((name, value[1:] if value.startswith("\n")
+                                             else value))
+            self._textarea = None
+
+
+def forms_in(html: str) -> list[dict]:
+    """Each form of a page: {"action", "method", "fields": [(name, value), ...]}."""
+    parser = _Forms()
+    parser.feed(html)
+    return parser.forms
+
+
+def database_rows(app) -> dict[str, list[tuple]]:
+    """Every row of every table (SQLite or PostgreSQL), to show nothing changed."""
+    from sqlalchemy import select
+
+    with app.app_context():
+        rows = {table.name: sorted(tuple(map(repr, row)) for row in
+                                    db.session.execute(select(table)).all())
+                for table in db.metadata.sorted_tables}
+        db.session.remove()
+    return rows
