@@ -153,6 +153,17 @@
     if (xhr && xhr.status !== 401) unsaved.delete(section);
   });
 
+  // Saves of different indicators run side by side, so their replies can arrive out of
+  // order: keep the progress and stepper from the reply that saw the most edits.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var current = event.detail.target;
+    var incoming = event.detail.fragment && event.detail.fragment.firstElementChild;
+    if (!current || !incoming || !current.hasAttribute("data-edits") || !incoming.hasAttribute("data-edits")) return;
+    if (Number(incoming.getAttribute("data-edits")) < Number(current.getAttribute("data-edits"))) {
+      event.detail.shouldSwap = false;
+    }
+  });
+
   document.addEventListener("htmx:sendError", function (event) {
     var section = event.detail.elt;
     if (!section.hasAttribute || !section.hasAttribute("data-autosave")) return;
