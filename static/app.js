@@ -100,6 +100,9 @@
     if (!section) return;
     unsaved.add(section);
     saveDraft(section);
+    // Typing saves after a pause ("typed" is debounced in hx-trigger); a radio button saves
+    // at once through its own change event, so it must not also start the typing timer.
+    if (event.target.tagName === "TEXTAREA") htmx.trigger(section, "typed");
   });
   document.addEventListener("change", function (event) {
     var section = event.target.closest && event.target.closest("[data-autosave]");
