@@ -29,9 +29,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check cbassess tests benchmarks
 
+# The full benchmark (see docs/PERFORMANCE.md); `make bench BENCH_ARGS=--quick` runs it small.
 bench: $(STAMP)
-	scripts/system-deps.sh run
-	$(BIN)/python benchmarks/run.py
+	scripts/system-deps.sh bench
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

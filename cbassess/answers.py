@@ -136,7 +136,8 @@ def parse_answer(instrument: Instrument, indicator_key: str,
     raw_version = (form.get(field_name(indicator_key, "version")) or "").strip()
     expected_version: int | None = None
     if raw_version:
-        if not raw_version.isdigit() or len(raw_version) > 9:
+        # ASCII digits only: str.isdigit() also accepts "²", which int() then refuses.
+        if not re.fullmatch(r"[0-9]{1,9}", raw_version):
             raise AnswerInputError(indicator_key, "version", "the form's version is invalid")
         expected_version = int(raw_version)
     return AnswerInput(indicator_key, level, not_applicable, evidence, note, expected_version)
@@ -173,27 +174,24 @@ def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerIn
             .where(Assessment.id == assessment_id,
                    Assessment.status.in_([Status.DRAFT, Status.RETURNED]))
             .values(updated_at=now)
+            # Nothing in the session needs the new time before the commit expires it.
+            .execution_options(synchronize_session=False)
         )
         if locked.rowcount != 1:
             raise AssessmentLocked()
-        insert = _insert(session)
-        session.execute(
-            insert(Answer)
-            .values([{"assessment_id": assessment_id, "indicator_key": item.indicator_key,
-                      "version": 0, "evidence": "", "note": "", "not_applicable": False}
-                     for item in inputs])
-            .on_conflict_do_nothing(index_elements=["assessment_id", "indicator_key"])
-        )
-        rows = {
-            answer.indicator_key: answer
-            for answer in session.scalars(
-                select(Answer)
-                .where(Answer.assessment_id == assessment_id,
-                       Answer.indicator_key.in_([i.indicator_key for i in inputs]))
-                .with_for_update()
-                .execution_options(populate_existing=True)
+        keys = [item.indicator_key for item in inputs]
+        rows = _answer_rows(session, assessment_id, keys)
+        missing = [item for item in inputs if item.indicator_key not in rows]
+        if missing:  # first saves only: most saves change an answer that exists
+            insert = _insert(session)
+            session.execute(
+                insert(Answer)
+                .values([{"assessment_id": assessment_id, "indicator_key": item.indicator_key,
+                          "version": 0, "evidence": "", "note": "", "not_applicable": False}
+                         for item in missing])
+                .on_conflict_do_nothing(index_elements=["assessment_id", "indicator_key"])
             )
-        }
+            rows = _answer_rows(session, assessment_id, keys)
         conflicts, changes = [], []
         for item in inputs:
             answer = rows[item.indicator_key]
@@ -210,8 +208,10 @@ def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerIn
                 Conflict(item.indicator_key, session.get(Answer, answer.id))
                 for item, answer in conflicts
             ])
+        recount = False
         for item, answer in changes:
             before = _snapshot(answer)
+            recount = recount or answer.answered != (item.not_applicable or item.level is not None)
             answer.level, answer.not_applicable = item.level, item.not_applicable
             answer.evidence, answer.note = item.evidence, item.note
             answer.version += 1
@@ -224,12 +224,37 @@ def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerIn
             ))
         if changes:
             session.flush()
+        if recount:  # only when an answer became answered or unanswered
             refresh_answered_count(session, assessment_id)
+        saved = [rows[item.indicator_key] for item in inputs]
+        _keep_as_saved(session, saved)
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    return [rows[item.indicator_key] for item in inputs]
+    return saved
+
+
+def _answer_rows(session: Session, assessment_id: int, keys: list[str]) -> dict[str, Answer]:
+    """The answers with these keys, read afresh and locked for this transaction."""
+    return {answer.indicator_key: answer for answer in session.scalars(
+        select(Answer)
+        .where(Answer.assessment_id == assessment_id, Answer.indicator_key.in_(keys))
+        .with_for_update()
+        .execution_options(populate_existing=True))}
+
+
+def _keep_as_saved(session: Session, answers: list[Answer]) -> None:
+    """Detach the saved answers so they keep the values this save wrote.
+
+    A commit expires every object in the session, and reading one afterwards re-reads its
+    row, which by then may hold someone else's newer save. The reply would then hand that
+    newer version to this person's page, and their next save would overwrite the other
+    change without a conflict.
+    """
+    for answer in answers:
+        _ = answer.updated_by  # loaded now: a detached answer cannot load it later
+        session.expunge(answer)
 
 
 def _record_conflicts(session: Session, assessment_id: int, conflicts: list, user_id: int,

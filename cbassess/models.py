@@ -104,13 +104,21 @@ class Instrument(db.Model):
     version: Mapped[str] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(String(300))
     content_hash: Mapped[str] = mapped_column(String(64))
-    source: Mapped[str] = mapped_column(Text)
+    # Deferred: list pages join this table, and the text (tens of KB) is read only to
+    # parse it, once per process (permissions.parse_instrument_row).
+    source: Mapped[str] = mapped_column(Text, deferred=True)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Assessment(db.Model):
     __tablename__ = "assessments"
-    __table_args__ = (UniqueConstraint("organisation_id", "round_name"),)
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "round_name"),
+        # The lists sort by (created_at, id): these cover the facilitator's (by
+        # administration) and the admin's (all) without reading the table.
+        Index("ix_assessments_organisation_created", "organisation_id", "created_at", "id"),
+        Index("ix_assessments_created", "created_at", "id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(
         ForeignKey("organisations.id", ondelete="RESTRICT"), index=True

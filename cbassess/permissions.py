@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import abort
 from flask_login import current_user
 from sqlalchemy import Select, select
+from sqlalchemy.orm import joinedload
 
 from .extensions import db
 from .instrument import Instrument as InstrumentSpec
@@ -52,9 +53,15 @@ def visible_assessments(user: User) -> Select:
     return query
 
 
+# One query for the assessment, its instrument row and its administration: every page and
+# every save needs all three. Built once: loader options are immutable.
+_WITH_INSTRUMENT_AND_OWNER = (joinedload(Assessment.instrument_row),
+                              joinedload(Assessment.organisation))
+
+
 def assessment_or_404(assessment_id: int, write: bool = False) -> Assessment:
     """The assessment if the current user may see it (and, with write, answer it), else 404/403."""
-    assessment = db.session.get(Assessment, assessment_id)
+    assessment = db.session.get(Assessment, assessment_id, options=_WITH_INSTRUMENT_AND_OWNER)
     if assessment is None or not can_view(current_user, assessment):
         abort(404)
     if write and not can_answer(current_user, assessment):
@@ -67,6 +74,21 @@ def instrument_of(assessment: Assessment) -> InstrumentSpec:
     return parse_instrument_row(assessment.instrument_row)
 
 
+_PARSED_LIMIT = 64
+_parsed: dict[str, InstrumentSpec] = {}
+
+
 def parse_instrument_row(row: Instrument) -> InstrumentSpec:
-    """Parse a stored instrument's text (cached, so each text is parsed once per process)."""
-    return load_text(row.source, source=f"{row.key} {row.version}")
+    """Parse a stored instrument's text (cached, so each text is parsed once per process).
+
+    The cache is keyed by the SHA-256 of the text, which the row carries: a hit needs
+    neither the text (a deferred column, tens of KB) nor a hash of it. A parse is stored
+    under the hash of the text actually parsed, so a row whose text does not match its hash
+    never gets another text's instrument.
+    """
+    spec = _parsed.get(row.content_hash)
+    if spec is None:
+        spec = load_text(row.source, source=f"{row.key} {row.version}")
+        if len(_parsed) < _PARSED_LIMIT:
+            _parsed[spec.content_hash] = spec
+    return spec

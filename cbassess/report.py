@@ -68,3 +68,15 @@ def clear_cache() -> None:
     """Forget every rendered PDF (tests and benchmarks measure a first render with it)."""
     with _cache_lock:
         _cache.clear()
+
+
+def warm_up(static_folder: str | Path) -> None:
+    """Render a one-line document with the report's stylesheet and fonts, not cached.
+
+    WeasyPrint loads fonts and builds its font configuration on its first render, which
+    adds a few tenths of a second; a server calls this when a worker starts, so the first
+    person to ask for a report does not wait for it.
+    """
+    base_url = Path(static_folder).resolve().as_uri() + "/"
+    HTML(string='<link rel="stylesheet" href="report.css"><h1>cbassess</h1><p>Report</p>',
+         base_url=base_url, url_fetcher=StaticOnlyFetcher(static_folder)).write_pdf()

@@ -15,7 +15,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -75,6 +75,24 @@ def load_answers(assessment_id: int) -> dict[str, Answer]:
         .where(Answer.assessment_id == assessment_id))}
 
 
+def load_progress(assessment_id: int) -> dict[str, Row]:
+    """What progress and scores need of each answer (key, level, "n/a", version), in one
+    narrow query: no evidence text, no users, no ORM objects. Each row reads like an Answer
+    for `scores_of` and `edit_count`."""
+    return {row.indicator_key: row for row in db.session.execute(
+        select(Answer.indicator_key, Answer.level, Answer.not_applicable, Answer.version)
+        .where(Answer.assessment_id == assessment_id))}
+
+
+def edit_count(answers: dict[str, Answer]) -> int:
+    """Edits made to an assessment's answers so far (versions only grow).
+
+    Sent with each progress update so the page can drop a reply that was overtaken by a
+    newer one: saves of different indicators run side by side and may answer out of order.
+    """
+    return sum(a.version for a in answers.values())
+
+
 def scores_of(instrument: InstrumentSpec, answers: dict[str, Answer]) -> Scores:
     return score(instrument, {k: AnswerValue(a.level, a.not_applicable)
                               for k, a in answers.items()})
@@ -115,11 +133,16 @@ def home():
 def index():
     """The assessments the user may see, newest first, a page at a time."""
     page = request.args.get("page", 1, type=int)
-    query = (visible_assessments(current_user)
-             .options(joinedload(Assessment.organisation), joinedload(Assessment.instrument_row))
-             .order_by(Assessment.created_at.desc(), Assessment.id.desc()))
+    # Sort and count ids only (an index covers them), then load the one page of rows with
+    # their administration and instrument: the sort never carries joined rows.
+    order = (Assessment.created_at.desc(), Assessment.id.desc())
+    query = visible_assessments(current_user).with_only_columns(Assessment.id).order_by(*order)
     pagination = db.paginate(query, page=page, per_page=current_app.config["PAGE_SIZE"],
                              error_out=False)
+    pagination.items = list(db.session.scalars(
+        select(Assessment)
+        .options(joinedload(Assessment.organisation), joinedload(Assessment.instrument_row))
+        .where(Assessment.id.in_(pagination.items)).order_by(*order)))
     totals = _indicator_totals({a.instrument_row for a in pagination.items})
     return render_template(
         "walk/index.html", pagination=pagination, totals=totals,
@@ -176,7 +199,7 @@ def create():
             flash(_("Assessment “%(name)s” started.", name=round_name), "success")
             return redirect(url_for("walk.overview", assessment_id=assessment.id), 303)
     flash(error, "error")
-    return redirect(url_for("walk.index"), 303)
+    return index(), 422  # the list again, with the message; nothing was created
 
 
 @bp.get("/assessments/<int:assessment_id>")
@@ -207,7 +230,7 @@ def _principle_context(assessment: Assessment, instrument: InstrumentSpec, princ
     return dict(
         assessment=assessment, instrument=instrument, principle=principle, views=views,
         scores=scores_of(instrument, answers), previous=previous, following=following,
-        language=_language(), editable=_editable(assessment),
+        language=_language(), editable=_editable(assessment), edits=edit_count(answers),
     )
 
 
@@ -219,7 +242,7 @@ def principle_page(assessment_id: int, key: str):
     instrument = instrument_of(assessment)
     principle = _principle_or_404(instrument, key)
     answers = load_answers(assessment.id)
-    if request.method == "GET":
+    if request.method != "POST":  # GET and HEAD only read: a HEAD must never save
         views = {i.key: AnswerView.of(answers.get(i.key)) for i in principle.indicators}
         return render_template("walk/principle.html",
                                **_principle_context(assessment, instrument, principle, answers,
@@ -321,6 +344,11 @@ def autosave(assessment_id: int, key: str):
                                state="error", message=_("This indicator does not exist in "
                                                         "the assessment's instrument."),
                                **context), 404
+    answered_before = assessment.answered_count
+    # Nothing the reply shows needs re-reading after the commit: the saved answer keeps what
+    # this save wrote and the progress is queried afresh. Expiring every object would cost a
+    # query each for the assessment and the user, to read what is already in memory.
+    db.session().expire_on_commit = False
     try:
         item = answer_store.parse_answer(instrument, key, request.form)
         saved = answer_store.save_answers(db.session, assessment.id, [item], current_user.id)[0]
@@ -337,26 +365,33 @@ def autosave(assessment_id: int, key: str):
         flash(_("Your answer is saved."), "success")
         return redirect(url_for("walk.principle_page", assessment_id=assessment.id,
                                 key=indicator.principle_key, _anchor=f"ind-{key}"), 303)
-    return _autosave_reply(indicator, "saved", None, 200, answer=saved, **context)
+    return _autosave_reply(indicator, "saved", None, 200, answer=saved,
+                           answered_before=answered_before, **context)
 
 
 def _autosave_reply(indicator: Indicator, state: str, message: str | None, status: int,
-                    answer: Answer | None = None, field: str | None = None, **context):
+                    answer: Answer | None = None, field: str | None = None,
+                    answered_before: int | None = None, **context):
+    """The status, and out of band the version and the principle's progress; the stepper
+    too when the number of answered indicators changed (most saves are typing, which
+    cannot change it, and the stepper is the largest part of the reply)."""
     if not request.headers.get("HX-Request") and state != "saved":
         flash(message, "error")
         return redirect(url_for("walk.principle_page", assessment_id=context["assessment"].id,
                                 key=indicator.principle_key, _anchor=f"ind-{indicator.key}"),
                         303)
-    progress = None
+    progress = edits = None
     if state == "saved":
         instrument = context["instrument"]
-        answers = load_answers(context["assessment"].id)
-        progress = scores_of(instrument, answers)
+        answers = load_progress(context["assessment"].id)
+        progress, edits = scores_of(instrument, answers), edit_count(answers)
+    stepper = progress is not None and progress.answered != answered_before
     return render_template(
         "walk/_autosave.html", indicator=indicator, indicator_key=indicator.key, state=state,
-        message=message, answer=answer, field=field, scores=progress,
+        message=message, answer=answer, field=field, scores=progress, edits=edits,
+        stepper=stepper,
         principle=context["instrument"].principle(indicator.principle_key), **context,
-    ), status
+    ), status, {"X-Field-Error": field} if field else {}  # app.js sets aria-invalid on it
 
 
 @bp.get("/assessments/<int:assessment_id>/answers/<key>/history")

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Install the Debian packages cbassess needs, only those missing.
 #   scripts/system-deps.sh run    WeasyPrint's libraries and fonts
-#   scripts/system-deps.sh test   the same, plus Chromium for the browser tests
+#   scripts/system-deps.sh test   the same, plus Chromium for the browser tests and wrk (the
+#                                 benchmark's load generator, run small by the suite)
+#   scripts/system-deps.sh bench  the run packages, plus wrk for `make bench`
 set -euo pipefail
 
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libharfbuzz0b fonts-dejavu-core shared-mime-info)
-if [ "${1:-run}" = "test" ]; then
-  packages+=(chromium)
-fi
+case "${1:-run}" in
+  test) packages+=(chromium wrk) ;;
+  bench) packages+=(wrk) ;;
+esac
 
 missing=()
 for package in "${packages[@]}"; do

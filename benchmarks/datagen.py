@@ -1,0 +1,124 @@
+"""Bulk data for the scale measurements, written straight into SQLite (no ORM, no app).
+
+Each administration gets three rounds on the shipped instrument: two complete and validated,
+the newest a draft with most indicators answered; every answer has the one "edit" revision
+that saving it through the app would have written. Rows go in with `executemany` inside one
+transaction per chunk, so 2,000 administrations take seconds, not hours.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+ROUNDS = ("2024 round", "2025 round", "2026 round")
+TIMESTAMP = "2026-01-15 09:30:00.000000"
+CHUNK = 500  # administrations per transaction
+
+
+@dataclass(frozen=True)
+class Generated:
+    """What one call added: counts, and ids the measurements pick from."""
+
+    organisations: int
+    assessments: int
+    answers: int
+    revisions: int
+    complete_assessment_ids: tuple[int, ...]
+
+
+def _evidence(org: int, key: str) -> str:
+    return (f"Administration {org}: {key} evidence, decree 2025-{org % 997:03d}, "
+            "minutes of the steering committee attached.")
+
+
+def add_administrations(db_path: str, start: int, count: int, instrument_id: int,
+                        indicator_keys: Sequence[str], user_id: int,
+                        facilitator_id: int | None, assign_limit: int,
+                        levels: Sequence[int] = (0, 1, 2, 3, 4)) -> Generated:
+    """Add administrations `start`…`start+count-1` with three rounds each.
+
+    The facilitator is assigned to the administrations numbered below `assign_limit` (a
+    region's worth), however many the database holds.
+    """
+    connection = sqlite3.connect(db_path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=OFF")  # generated data: speed over durability
+    connection.execute("PRAGMA cache_size=-200000")
+    next_assessment = _next_id(connection, "assessments")
+    next_answer = _next_id(connection, "answers")
+    next_revision = _next_id(connection, "answer_revisions")
+    next_org = _next_id(connection, "organisations")
+    totals = {"organisations": 0, "assessments": 0, "answers": 0, "revisions": 0}
+    complete: list[int] = []
+    draft_answered = max(1, len(indicator_keys) * 6 // 7)
+    empty = json.dumps({"level": None, "not_applicable": False, "evidence": "", "note": ""})
+    for chunk_start in range(start, start + count, CHUNK):
+        chunk_end = min(chunk_start + CHUNK, start + count)
+        orgs, assignments, assessments, answers, revisions = [], [], [], [], []
+        for number in range(chunk_start, chunk_end):
+            org_id = next_org
+            next_org += 1
+            orgs.append((org_id, f"Customs Administration {number:06d}",
+                         f"{chr(65 + number % 26)}{chr(65 + number // 26 % 26)}",
+                         f"Region {number % 6}", TIMESTAMP))
+            if facilitator_id is not None and number < assign_limit:
+                assignments.append((facilitator_id, org_id))
+            for round_index, round_name in enumerate(ROUNDS):
+                assessment_id = next_assessment
+                next_assessment += 1
+                draft = round_index == len(ROUNDS) - 1
+                answered_keys = indicator_keys[:draft_answered] if draft else indicator_keys
+                created = f"202{4 + round_index}-01-15 09:30:{number % 60:02d}.000000"
+                assessments.append((
+                    assessment_id, org_id, instrument_id, round_name,
+                    "draft" if draft else "validated", user_id, created, created,
+                    None if draft else created, None if draft else user_id,
+                    None if draft else created, len(answered_keys)))
+                if not draft:
+                    complete.append(assessment_id)
+                for position, key in enumerate(answered_keys):
+                    level = levels[(number + position + round_index) % len(levels)]
+                    evidence = _evidence(number, key)
+                    answers.append((next_answer, assessment_id, key, level, 0, evidence, "",
+                                    1, TIMESTAMP, user_id))
+                    after = json.dumps({"level": level, "not_applicable": False,
+                                        "evidence": evidence, "note": ""})
+                    revisions.append((next_revision, next_answer, assessment_id, key, 1,
+                                      user_id, TIMESTAMP, "edit", empty, after))
+                    next_answer += 1
+                    next_revision += 1
+        connection.execute("BEGIN")
+        connection.executemany(
+            "INSERT INTO organisations (id, name, country_code, region, created_at) "
+            "VALUES (?, ?, ?, ?, ?)", orgs)
+        connection.executemany(
+            "INSERT INTO facilitator_assignments (user_id, organisation_id) VALUES (?, ?)",
+            assignments)
+        connection.executemany(
+            "INSERT INTO assessments (id, organisation_id, instrument_id, round_name, status, "
+            "created_by_id, created_at, updated_at, submitted_at, submitted_by_id, "
+            "validated_at, answered_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            assessments)
+        connection.executemany(
+            "INSERT INTO answers (id, assessment_id, indicator_key, level, not_applicable, "
+            "evidence, note, version, updated_at, updated_by_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", answers)
+        connection.executemany(
+            "INSERT INTO answer_revisions (id, answer_id, assessment_id, indicator_key, "
+            "version, changed_by_id, changed_at, kind, before, after) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", revisions)
+        connection.execute("COMMIT")
+        totals["organisations"] += len(orgs)
+        totals["assessments"] += len(assessments)
+        totals["answers"] += len(answers)
+        totals["revisions"] += len(revisions)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    return Generated(complete_assessment_ids=tuple(complete), **totals)
+
+
+def _next_id(connection: sqlite3.Connection, table: str) -> int:
+    return (connection.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1

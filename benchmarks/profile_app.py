@@ -1,0 +1,85 @@
+"""Profile the autosave and the pages in-process, on the benchmark's data, with pyinstrument.
+
+    .venv/bin/pip install pyinstrument
+    .venv/bin/python benchmarks/profile_app.py [--saves 300] [--views 50] [--all]
+
+Seeds a temporary instance like `run.py` does (2,000 administrations × 3 rounds, the
+respondents, the facilitator), then profiles signed-in requests through the Flask test
+client: autosaves, a principle page, the overview, the results page and the facilitator's
+list. Prints one call tree each. A running gunicorn worker can be profiled with py-spy
+instead (`py-spy record -p PID`) while `run.py --keep` or wrk drives it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import run  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--saves", type=int, default=300)
+    parser.add_argument("--views", type=int, default=50)
+    parser.add_argument("--all", action="store_true", help="show library frames too")
+    args = parser.parse_args()
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        raise SystemExit("pyinstrument is not installed: .venv/bin/pip install pyinstrument") \
+            from None
+
+    workdir = Path(tempfile.mkdtemp(prefix="cbassess-profile-"))
+    try:
+        bench = run.Bench(run.PROFILES["full"], workdir)
+        bench.seed()
+        bench.grow_to(1)
+        email, assessment_id = bench.respondent_assessments[0]
+        respondent = bench.signed_in_client(email)
+        facilitator = bench.signed_in_client("facilitator@bench.example")
+        keys = bench.indicator_keys
+        counter = iter(range(10**9))
+
+        def save() -> None:
+            n = next(counter)
+            key = keys[n % len(keys)]
+            respondent.post(f"/assessments/{assessment_id}/answers/{key}",
+                            data={f"{key}-level": str(n % 5),
+                                  f"{key}-evidence": f"Profile {time.time()} {n}",
+                                  f"{key}-note": ""},
+                            headers={"HX-Request": "true", "X-CSRFToken": respondent.token})
+
+        principle = max(bench.principles, key=lambda p: p[1])[0]
+        runs = [
+            ("autosave", save, args.saves),
+            ("principle page", lambda: respondent.get(
+                f"/assessments/{assessment_id}/principles/{principle}"), args.views),
+            ("overview", lambda: respondent.get(f"/assessments/{assessment_id}"), args.views),
+            ("results", lambda: respondent.get(f"/assessments/{assessment_id}/results"),
+             args.views),
+            ("facilitator's list", lambda: facilitator.get("/assessments"), args.views),
+        ]
+        for name, call, count in runs:
+            for _ in range(10):
+                call()
+            profiler = Profiler(interval=0.0005)
+            profiler.start()
+            for _ in range(count):
+                call()
+            profiler.stop()
+            print(f"\n===== {name}: {count} requests =====")
+            print(profiler.output_text(unicode=True, color=False, show_all=args.all))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

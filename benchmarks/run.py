@@ -1,0 +1,539 @@
+"""cbassess benchmark: the real app under gunicorn on loopback, measured against the bare stack.
+
+    make bench                       # the full run; writes docs/PERFORMANCE.md
+    .venv/bin/python benchmarks/run.py --quick    # the same steps, small (writes nothing)
+    .venv/bin/python benchmarks/run.py --smoke    # tiny: proves the steps work (the test suite)
+
+Every step prints its figures as it goes; the last line printed is one JSON object holding
+every figure. The steps (numbered as in docs/PERFORMANCE.md):
+
+1. autosave under load: wrk (a separate process) drives signed-in htmx saves at 16 and 64
+   connections against gunicorn, then the same against benchmarks/bare_app.py (one upsert into
+   the same SQLite file) under the same gunicorn configuration;
+2. server-side render time of a principle page, the overview and the results page, timed in
+   this process around the Flask test client (the app's whole dispatch: sign-in, queries,
+   templates, after-request hooks; no network);
+3. bytes of an autosave reply against the full principle page;
+4. the PDF report of a completed assessment (1 KB of evidence per indicator) in a fresh
+   process (benchmarks/pdf_probe.py): first and cached render and peak memory;
+5. and 6. scale: administrations × 3 rounds generated straight into the database, the
+   facilitator's list and the results page timed over HTTP against gunicorn, SQL statements
+   counted per page, and the autosave load repeated, at 1×, 10× and 100× the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import datagen  # noqa: E402
+import harness  # noqa: E402
+import writeup  # noqa: E402
+
+PASSWORD = "benchmark-password-2026"
+REPORT_EVIDENCE_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How big each step is."""
+
+    name: str
+    wrk_seconds: float
+    warmup_seconds: float
+    connections: tuple[int, ...]
+    respondents: int
+    render_requests: int
+    scale_base: int  # administrations at 1×
+    multipliers: tuple[int, ...]
+    page_requests: int
+    pdf_repeats: int  # cached renders timed
+
+
+PROFILES = {
+    "full": Profile("full", wrk_seconds=15, warmup_seconds=3, connections=(16, 64),
+                    respondents=16, render_requests=500, scale_base=2000,
+                    multipliers=(1, 10, 100), page_requests=200, pdf_repeats=20),
+    "quick": Profile("quick", wrk_seconds=5, warmup_seconds=1, connections=(16, 64),
+                     respondents=16, render_requests=100, scale_base=200,
+                     multipliers=(1, 10), page_requests=50, pdf_repeats=10),
+    "smoke": Profile("smoke", wrk_seconds=1, warmup_seconds=0, connections=(16, 64),
+                     respondents=4, render_requests=10, scale_base=10,
+                     multipliers=(1, 2), page_requests=5, pdf_repeats=2),
+}
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+class Bench:
+    """One run: a temporary instance folder, its database, and the figures gathered."""
+
+    def __init__(self, profile: Profile, workdir: Path) -> None:
+        self.profile = profile
+        self.workdir = workdir
+        self.instance = workdir / "instance"
+        self.instance.mkdir()
+        self.db_path = self.instance / "cbassess.sqlite"
+        self.figures: dict = {"profile": profile.name}
+        self.env = {"CBASSESS_INSTANCE_PATH": str(self.instance)}
+        (self.instance / "config.py").write_text(
+            "# Written by benchmarks/run.py for one run.\n"
+            f"SECRET_KEY = {os.urandom(16).hex()!r}\n"
+            "# The run signs in a few dozen users from one address within seconds.\n"
+            "LOGIN_LIMITS = '10000 per minute'\n")
+        os.environ.update(self.env)
+        from cbassess import create_app
+
+        self.app = create_app()
+        self.data_multiplier = 0
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def seed(self) -> None:
+        """Users, the respondents' draft assessments and the completed report assessment."""
+        from cbassess import answers as answer_store
+        from cbassess.auth import hash_password
+        from cbassess.cli import init_db
+        from cbassess.extensions import db
+        from cbassess.models import Assessment, Instrument, Organisation, Role, User
+        from cbassess.permissions import instrument_of
+
+        with self.app.app_context():
+            init_db()
+            row = db.session.query(Instrument).filter_by(key="wco-cb-core-principles").one()
+            hashed = hash_password(PASSWORD)
+            respondents = []
+            for number in range(self.profile.respondents):
+                organisation = Organisation(name=f"Benchmark Administration {number:02d}",
+                                            country_code="BX", region="Benchmark")
+                user = User(email=f"respondent{number:02d}@bench.example",
+                            name=f"Respondent {number:02d}", role=Role.RESPONDENT,
+                            organisation=organisation, password_hash=hashed)
+                assessment = Assessment(organisation=organisation, instrument_row=row,
+                                        round_name="2026 benchmark round")
+                db.session.add_all([organisation, user, assessment])
+                respondents.append((user, assessment))
+            report_org = Organisation(name="Report Administration", country_code="RP",
+                                      region="Benchmark")
+            report_user = User(email="report@bench.example", name="Report Respondent",
+                               role=Role.RESPONDENT, organisation=report_org,
+                               password_hash=hashed)
+            report_assessment = Assessment(organisation=report_org, instrument_row=row,
+                                           round_name="2026 complete round")
+            facilitator = User(email="facilitator@bench.example", name="Facilitator",
+                               role=Role.FACILITATOR, password_hash=hashed,
+                               assigned_organisations=[report_org] + [
+                                   a.organisation for _, a in respondents])
+            admin = User(email="admin@bench.example", name="Admin", role=Role.ADMIN,
+                         password_hash=hashed)
+            db.session.add_all([report_org, report_user, report_assessment, facilitator, admin])
+            db.session.commit()
+            spec = instrument_of(report_assessment)
+            filler = ("Decree 2025-114 and the minutes of the reform board, with the budget "
+                      "execution reports for 2024 and 2025. ")
+            inputs = []
+            for position, indicator in enumerate(spec.indicators):
+                evidence = (f"{indicator.key}: " + filler * 20)[:REPORT_EVIDENCE_BYTES]
+                form = {f"{indicator.key}-level": str(position % 5),
+                        f"{indicator.key}-evidence": evidence,
+                        f"{indicator.key}-note": "Checked by the reform unit."}
+                inputs.append(answer_store.parse_answer(spec, indicator.key, form))
+            answer_store.save_answers(db.session, report_assessment.id, inputs, report_user.id)
+            self.instrument_id = row.id
+            self.indicator_keys = [i.key for i in spec.indicators]
+            self.principles = [(p.key, len(p.indicators)) for p in spec.principles]
+            self.respondent_assessments = [
+                (user.email, assessment.id) for user, assessment in respondents]
+            self.report_assessment = report_assessment.id
+            self.facilitator_id = facilitator.id
+            self.admin_id = admin.id
+
+    def grow_to(self, multiplier: int) -> dict:
+        """Generate administrations until the database holds `multiplier` × the base."""
+        if multiplier == self.data_multiplier:
+            return {**self.data_info, **self.table_counts()}
+        base = self.profile.scale_base
+        started = time.perf_counter()
+        generated = datagen.add_administrations(
+            str(self.db_path), start=base * self.data_multiplier,
+            count=base * (multiplier - self.data_multiplier), instrument_id=self.instrument_id,
+            indicator_keys=self.indicator_keys, user_id=self.admin_id,
+            facilitator_id=self.facilitator_id, assign_limit=base)
+        if self.data_multiplier == 0:
+            self.scale_assessments = list(generated.complete_assessment_ids[:200])
+        self.data_multiplier = multiplier
+        counts = self.table_counts()
+        counts["generated_seconds"] = round(time.perf_counter() - started, 1)
+        counts["database_mb"] = round(self.db_path.stat().st_size / 2**20, 1)
+        self.data_info = counts
+        return counts
+
+    def table_counts(self) -> dict:
+        with sqlite3.connect(self.db_path) as connection:
+            return {table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                    for table in ("organisations", "assessments", "answers",
+                                  "answer_revisions")}
+
+    # -- servers ------------------------------------------------------------------------------
+
+    def app_server(self) -> harness.Server:
+        return harness.Server("cbassess:create_app()", self.env, self.workdir / "gunicorn.log")
+
+    def bare_server(self) -> harness.Server:
+        return harness.Server("bare_app:create_app()", {"BARE_DATABASE": str(self.db_path)},
+                              self.workdir / "gunicorn-bare.log", pythonpath=harness.BENCH_DIR)
+
+    def app_targets(self, server: harness.Server) -> Path:
+        """Sign every benchmark respondent in over HTTP; one line per (respondent, indicator)."""
+        lines = []
+        for email, assessment_id in self.respondent_assessments:
+            client = harness.HttpClient(server.url)
+            client.login(email, PASSWORD)
+            for key in self.indicator_keys:
+                lines.append("\t".join([client.cookie_header(), client.token,
+                                        f"/assessments/{assessment_id}/answers/{key}", key]))
+        path = self.workdir / "targets-app.tsv"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def bare_targets(self) -> Path:
+        lines = [f"\t\t/save/B{n}.{k}\tB{n}.{k}" for n in range(self.profile.respondents)
+                 for k in range(len(self.indicator_keys))]
+        path = self.workdir / "targets-bare.tsv"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def load(self, server: harness.Server, targets: Path, connections: int) -> dict:
+        """Warm up, then one measured wrk run; checks the saves reached the database."""
+        if self.profile.warmup_seconds:
+            harness.run_wrk(server.url, targets, connections, self.profile.warmup_seconds)
+        revisions = self.table_counts()["answer_revisions"]
+        cpu = server.cpu_seconds()
+        result = harness.run_wrk(server.url, targets, connections, self.profile.wrk_seconds)
+        # Server CPU per request: unlike req/s, hardly moved by other work on the machine.
+        result["server_cpu_ms"] = round(
+            (server.cpu_seconds() - cpu) * 1000 / max(result["requests"], 1), 2)
+        result["revisions_written"] = self.table_counts()["answer_revisions"] - revisions
+        return result
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def step_autosave(self) -> None:
+        say("\n[1] Autosave under load (wrk, separate process)")
+        results: dict = {"app": {}, "bare": {}}
+        server = self.app_server()
+        with harness.running(server):
+            targets = self.app_targets(server)
+            for connections in self.profile.connections:
+                result = self.load(server, targets, connections)
+                results["app"][str(connections)] = result
+                say(f"  app  c={connections:<3} {_load_line(result)}  "
+                    f"revisions written {result['revisions_written']}")
+            # Paced: each of 16 connections pauses so that together they offer about half
+            # the throughput just measured: the latency of a save on a server not saturated.
+            saturated = results["app"]["16"]["rps"]
+            pause = max(1, round(2 * 16 / max(saturated, 1) * 1000))
+            result = harness.run_wrk(server.url, targets, 16, self.profile.wrk_seconds,
+                                     pause_ms=pause)
+            results["app_paced"] = result
+            say(f"  app  c=16 paced ({pause} ms between saves) {_load_line(result)}")
+        with sqlite3.connect(self.db_path) as connection:  # the bare table, created once
+            connection.execute("CREATE TABLE IF NOT EXISTS bare_answers (key VARCHAR(20) "
+                               "PRIMARY KEY, evidence TEXT NOT NULL, version INTEGER NOT NULL)")
+        server = self.bare_server()
+        with harness.running(server):
+            targets = self.bare_targets()
+            for connections in self.profile.connections:
+                result = self.load(server, targets, connections)
+                result.pop("revisions_written")
+                results["bare"][str(connections)] = result
+                say(f"  bare c={connections:<3} {_load_line(result)}")
+        for connections in self.profile.connections:
+            app, bare = results["app"][str(connections)], results["bare"][str(connections)]
+            ratio = round(app["rps"] / bare["rps"], 3) if bare["rps"] else None
+            results.setdefault("ratio", {})[str(connections)] = ratio
+            say(f"  app/bare throughput at c={connections}: {ratio}")
+        results["worker_setup"] = _gunicorn_setup()
+        self.figures["autosave"] = results
+
+    def signed_in_client(self, email: str):
+        """A Flask test client signed in as `email`, with its CSRF token."""
+        client = self.app.test_client()
+        client.environ_base["HTTP_USER_AGENT"] = harness.USER_AGENT
+        page = client.get("/login")
+        client.post("/login", data={"email": email, "password": PASSWORD,
+                                    "csrf_token": harness.csrf_from(page.text)})
+        listing = client.get("/assessments")
+        if listing.status_code != 200:
+            raise RuntimeError(f"in-process sign-in of {email} failed")
+        client.token = harness.csrf_from(listing.text)
+        return client
+
+    def step_render(self) -> None:
+        say(f"\n[2] Server-side render time, in-process, {self.profile.render_requests} "
+            "requests each")
+        email, assessment_id = self.respondent_assessments[0]
+        client = self.signed_in_client(email)
+        principle_key = max(self.principles, key=lambda p: p[1])[0]
+        pages = {
+            "principle": f"/assessments/{assessment_id}/principles/{principle_key}",
+            "overview": f"/assessments/{assessment_id}",
+            "results": f"/assessments/{assessment_id}/results",
+        }
+        results = {}
+        for name, path in pages.items():
+            result = harness.time_requests(lambda path=path: client.get(path).status_code,
+                                           self.profile.render_requests, warmup=20, cpu=True)
+            result["path"] = path
+            results[name] = result
+            say(f"  {name:<10} p50 {result['p50_ms']:6.2f} ms  p99 {result['p99_ms']:6.2f} ms"
+                f"  (CPU p50 {result['cpu_p50_ms']:.2f} ms)  {path}")
+        self.figures["render"] = results
+
+        say("\n[3] htmx economy: an autosave reply against the full principle page")
+        page = client.get(pages["principle"])
+        key = next(k for k in self.indicator_keys if k.startswith(principle_key + "."))
+        reply = client.post(f"/assessments/{assessment_id}/answers/{key}",
+                            data={f"{key}-level": "2",
+                                  f"{key}-evidence": f"Economy check {time.time()}",
+                                  f"{key}-note": ""},
+                            headers={"HX-Request": "true", "X-CSRFToken": client.token})
+        if reply.status_code != 200:
+            raise RuntimeError(f"autosave answered {reply.status_code}")
+        # The largest reply: a save that changes how many indicators are answered (here the
+        # level is cleared, then set again) also carries the whole stepper.
+        replies = []
+        for level in ("", "3"):
+            replies.append(client.post(
+                f"/assessments/{assessment_id}/answers/{key}",
+                data={f"{key}-level": level, f"{key}-evidence": f"Economy {time.time()}",
+                      f"{key}-note": ""},
+                headers={"HX-Request": "true", "X-CSRFToken": client.token}))
+        largest = max(len(r.data) for r in replies)
+        economy = {"autosave_bytes": len(reply.data), "page_bytes": len(page.data),
+                   "percent": round(100 * len(reply.data) / len(page.data), 2),
+                   "largest_autosave_bytes": largest,
+                   "largest_percent": round(100 * largest / len(page.data), 2)}
+        self.figures["economy"] = economy
+        say(f"  autosave reply {economy['autosave_bytes']} B, principle page "
+            f"{economy['page_bytes']} B: {economy['percent']} %; a save that changes the "
+            f"number answered (stepper too): {largest} B, {economy['largest_percent']} %")
+
+    def step_pdf(self) -> None:
+        say("\n[4] PDF report of a completed assessment (fresh process)")
+        completed = subprocess.run(
+            [sys.executable, str(harness.BENCH_DIR / "pdf_probe.py"),
+             "--assessment", str(self.report_assessment), "--email", "report@bench.example",
+             "--password", PASSWORD, "--repeat", str(self.profile.pdf_repeats)],
+            env={**os.environ, **self.env}, capture_output=True, text=True, timeout=300)
+        if completed.returncode != 0:
+            raise RuntimeError(f"pdf_probe failed: {completed.stderr[-2000:]}")
+        result = json.loads(completed.stdout.strip().splitlines()[-1])
+        self.figures["pdf"] = result
+        say(f"  first render {result['first_s']:.2f} s (new process), after a change "
+            f"{result['changed_s']:.2f} s, cached {result['cached_ms']:.1f} ms, "
+            f"{result['pdf_bytes'] // 1024} KB, {result['pages']} pages")
+        say(f"  peak memory {result['peak_rss_mb']} MB (process before the first render "
+            f"{result['rss_before_mb']} MB)")
+
+    def query_counts(self) -> dict:
+        """SQL statements per page, counted on the in-process app's engine."""
+        from cbassess.extensions import db
+
+        email, assessment_id = self.respondent_assessments[0]
+        respondent = self.signed_in_client(email)
+        facilitator = self.signed_in_client("facilitator@bench.example")
+        principle_key = self.principles[0][0]
+        pages = [
+            ("respondent list", respondent, "/assessments"),
+            ("overview", respondent, f"/assessments/{assessment_id}"),
+            ("principle", respondent,
+             f"/assessments/{assessment_id}/principles/{principle_key}"),
+            ("results (respondent)", respondent, f"/assessments/{assessment_id}/results"),
+            ("facilitator list", facilitator, "/assessments"),
+            ("facilitator list, page 2", facilitator, "/assessments?page=2"),
+            ("results (facilitator)", facilitator,
+             f"/assessments/{self.scale_assessments[0]}/results"),
+        ]
+        with self.app.app_context():
+            engine = db.engine
+        counts = {}
+        for name, client, path in pages:
+            client.get(path)
+            with harness.QueryCounter(engine) as counter:
+                status = client.get(path).status_code
+            if status != 200:
+                raise RuntimeError(f"{path} answered {status}")
+            counts[name] = counter.count
+        return counts
+
+    def step_scale(self) -> None:
+        base = self.profile.scale_base
+        say(f"\n[5, 6] Scale: {base:,} administrations × 3 rounds at 1×, then "
+            + ", ".join(f"{m}×" for m in self.profile.multipliers[1:]))
+        results = {}
+        for multiplier in self.profile.multipliers:
+            counts = self.grow_to(multiplier)
+            say(f"  {multiplier}×: {counts['organisations']:,} administrations, "
+                f"{counts['assessments']:,} assessments, {counts['answers']:,} answers, "
+                f"{counts['answer_revisions']:,} revisions, {counts['database_mb']} MB "
+                f"(generated in {counts['generated_seconds']} s)")
+            result = {"data": counts}
+            server = self.app_server()
+            with harness.running(server):
+                result.update(self.scale_pages(server))
+                if multiplier == self.profile.multipliers[0] and "autosave" in self.figures:
+                    result["autosave_16"] = self.figures["autosave"]["app"]["16"]
+                else:
+                    targets = self.app_targets(server)
+                    result["autosave_16"] = self.load(server, targets, 16)
+            result["queries"] = self.query_counts()
+            for name in ("facilitator_list", "facilitator_list_last", "admin_list", "results"):
+                figure = result[name]
+                say(f"    {name:<22} p50 {figure['p50_ms']:7.2f} ms  p99 "
+                    f"{figure['p99_ms']:7.2f} ms")
+            say(f"    autosave c=16          {_load_line(result['autosave_16'])}")
+            say("    SQL statements per page: " + ", ".join(
+                f"{k} {v}" for k, v in result["queries"].items()))
+            results[f"{multiplier}x"] = result
+        first, *rest = results.values()
+        constant = all(r["queries"] == first["queries"] for r in rest)
+        say(f"  statements per page the same at every scale: {constant}")
+        self.figures["scale"] = {"base_administrations": base, "by_multiplier": results,
+                                 "queries_constant": constant}
+
+    def scale_pages(self, server: harness.Server) -> dict:
+        """The facilitator's list (first and last page), the admin's, and results, over HTTP."""
+        requests = self.profile.page_requests
+        facilitator = harness.HttpClient(server.url)
+        facilitator.login("facilitator@bench.example", PASSWORD)
+        admin = harness.HttpClient(server.url)
+        admin.login("admin@bench.example", PASSWORD)
+        visible = (self.profile.scale_base * 3 + self.profile.respondents + 1)
+        last_page = -(-visible // self.app.config["PAGE_SIZE"])
+        rotation = iter(range(10**9))
+
+        def results_page() -> int:
+            assessment_id = self.scale_assessments[next(rotation) % len(self.scale_assessments)]
+            return facilitator.request("GET", f"/assessments/{assessment_id}/results")[0]
+
+        return {
+            "facilitator_list": harness.time_requests(
+                lambda: facilitator.request("GET", "/assessments")[0], requests),
+            "facilitator_list_last": harness.time_requests(
+                lambda: facilitator.request("GET", f"/assessments?page={last_page}")[0],
+                requests),
+            "admin_list": harness.time_requests(
+                lambda: admin.request("GET", "/assessments")[0], requests),
+            "results": harness.time_requests(results_page, requests),
+        }
+
+
+def _load_line(result: dict) -> str:
+    cpu = f"  server CPU {result['server_cpu_ms']} ms/req" if "server_cpu_ms" in result else ""
+    return (f"{result['rps']:8.1f} req/s  p50 {result['p50_ms']:6.2f} ms  p99 "
+            f"{result['p99_ms']:6.2f} ms  errors {result['errors']}{cpu}")
+
+
+def _gunicorn_setup() -> dict:
+    """The worker settings gunicorn.conf.py gives, as used by every server in the run."""
+    namespace: dict = {}
+    exec(compile(harness.GUNICORN_CONF.read_text(), str(harness.GUNICORN_CONF), "exec"),
+         namespace)
+    return {k: namespace.get(k) for k in ("worker_class", "workers", "threads", "keepalive")}
+
+
+def machine() -> dict:
+    """What the figures were measured on."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    wrk_version = subprocess.run([harness.wrk_path(), "-v"], capture_output=True,
+                                 text=True).stdout.split("[")[0].strip()
+    return {"cpu": model, "cores": os.cpu_count(), "memory_gb": memory,
+            "load_average_before": os.getloadavg()[0],
+            "system": f"{platform.system()} {platform.release()}",
+            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+            "load_generator": wrk_version}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="the same steps, small")
+    size.add_argument("--smoke", action="store_true", help="tiny: only proves the steps work")
+    parser.add_argument("--output", type=Path,
+                        help="Markdown file to write the figures into (default: "
+                             "docs/PERFORMANCE.md for a full run, nothing otherwise)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the temporary instance folder (printed at the end)")
+    args = parser.parse_args(argv)
+    profile = PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
+    output = args.output or (harness.ROOT / "docs" / "PERFORMANCE.md"
+                             if profile.name == "full" else None)
+    harness.wrk_path()
+    workdir = Path(tempfile.mkdtemp(prefix="cbassess-bench-"))
+    started = time.perf_counter()
+    say(f"cbassess benchmark ({profile.name}), working in {workdir}")
+    try:
+        bench = Bench(profile, workdir)
+        figures = bench.figures
+        figures["machine"] = machine()
+        figures["started"] = datetime.now(UTC).isoformat(timespec="seconds")
+        steps = figures["step_seconds"] = {}
+        for name, step in [("seed", bench.seed),
+                           ("data", lambda: bench.grow_to(profile.multipliers[0])),
+                           ("autosave", bench.step_autosave), ("render", bench.step_render),
+                           ("pdf", bench.step_pdf), ("scale", bench.step_scale)]:
+            step_started = time.perf_counter()
+            step()
+            steps[name] = round(time.perf_counter() - step_started, 1)
+        figures["machine"]["load_average_after"] = os.getloadavg()[0]
+    finally:
+        if args.keep:
+            say(f"Kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    figures["seconds"] = round(time.perf_counter() - started, 1)
+    figures["goals"] = writeup.goals(figures)
+    say("\nGoals:")
+    for goal in figures["goals"]:
+        say(f"  {'met    ' if goal['met'] else 'NOT MET'}  {goal['name']}: "
+            f"{goal['value']} (goal {goal['goal']})")
+    if output:
+        writeup.write(output, figures)
+        say(f"\nFigures written to {output}")
+    print(json.dumps(figures, separators=(",", ":")), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

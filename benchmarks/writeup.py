@@ -1,0 +1,159 @@
+"""The figures of a run judged against the goals of issue 4, and written as Markdown.
+
+`write` replaces the part of docs/PERFORMANCE.md between the two markers below (or appends
+it), so the hand-written analysis around the figures stays as it is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+BEGIN = "<!-- benchmark figures: begin (written by benchmarks/run.py) -->"
+END = "<!-- benchmark figures: end -->"
+
+
+def goals(figures: dict) -> list[dict]:
+    """Each goal with the measured value and whether it is met."""
+    autosave, render = figures["autosave"], figures["render"]
+    economy, pdf, scale = figures["economy"], figures["pdf"], figures["scale"]
+    first_scale = scale["by_multiplier"][next(iter(scale["by_multiplier"]))]
+    result = []
+
+    def add(name: str, value, goal: str, met: bool) -> None:
+        result.append({"name": name, "value": value, "goal": goal, "met": bool(met)})
+
+    for connections, ratio in autosave["ratio"].items():
+        add(f"autosave throughput / bare, {connections} connections", ratio, "≥ 0.6",
+            ratio is not None and ratio >= 0.6)
+    p99 = autosave["app"]["16"]["p99_ms"]
+    add("autosave p99, 16 connections", f"{p99} ms", "< 50 ms", p99 < 50)
+    errors = sum(r["errors"] for r in autosave["app"].values())
+    add("autosave errors", errors, "0", errors == 0)
+    for name, figure in render.items():
+        add(f"{name} page render p50", f"{figure['p50_ms']} ms", "< 10 ms",
+            figure["p50_ms"] < 10)
+    add("autosave reply size", f"{economy['autosave_bytes']} B", "< 2048 B",
+        economy["autosave_bytes"] < 2048)
+    add("autosave reply / principle page", f"{economy['percent']} %", "< 5 %",
+        economy["percent"] < 5)
+    add("largest autosave reply (stepper included)",
+        f"{economy['largest_autosave_bytes']} B, {economy['largest_percent']} %",
+        "< 2048 B and < 5 %",
+        economy["largest_autosave_bytes"] < 2048 and economy["largest_percent"] < 5)
+    add("PDF first render", f"{pdf['first_s']} s", "< 2 s", pdf["first_s"] < 2)
+    add("PDF cached render", f"{pdf['cached_ms']} ms", "< 50 ms", pdf["cached_ms"] < 50)
+    add("PDF peak memory", f"{pdf['peak_rss_mb']} MB", "< 300 MB", pdf["peak_rss_mb"] < 300)
+    for name in ("facilitator_list", "results"):
+        value = first_scale[name]["p50_ms"]
+        add(f"{name.replace('_', ' ')} p50 at {scale['base_administrations']:,} "
+            "administrations", f"{value} ms", "< 100 ms", value < 100)
+    add("SQL statements per page independent of data size", scale["queries_constant"],
+        "True", scale["queries_constant"])
+    return result
+
+
+def _load_row(label: str, r: dict) -> str:
+    kinds = ", ".join(f"{k} {v}" for k, v in r.get("error_kinds", {}).items())
+    return (f"| {label} | {r['connections']} | {r['rps']:.0f} | {r['p50_ms']} | {r['p90_ms']} "
+            f"| {r['p99_ms']} | {r['errors']}{f' ({kinds})' if kinds else ''} "
+            f"| {r.get('server_cpu_ms', '–')} |")
+
+
+def markdown(figures: dict) -> str:
+    """The figures as Markdown tables."""
+    m, autosave = figures["machine"], figures["autosave"]
+    setup = autosave["worker_setup"]
+    lines = [
+        BEGIN,
+        f"Run `{figures['profile']}` of {figures['started']}, {figures['seconds']} s in all. "
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; {m['system']}; "
+        f"Python {m['python']}, SQLite {m['sqlite']}; load from {m['load_generator']}. "
+        f"gunicorn: {setup['workers']} × {setup['worker_class']}"
+        f"{', ' + str(setup['threads']) + ' threads each' if setup.get('threads') else ''}. "
+        f"Load average (1 min) before the run {m['load_average_before']:.2f}, after "
+        f"{m.get('load_average_after', 0):.2f}: other work on the machine shows there.",
+        "",
+        "### Goals",
+        "| | measured | goal | |",
+        "|---|---|---|---|",
+    ]
+    for goal in figures["goals"]:
+        lines.append(f"| {goal['name']} | {goal['value']} | {goal['goal']} | "
+                     f"{'met' if goal['met'] else '**not met**'} |")
+    lines += ["", "### 1. Autosave under load (wrk, 2 threads, keep-alive)",
+              "| server | connections | req/s | p50 ms | p90 ms | p99 ms | errors "
+              "| server CPU ms/request |",
+              "|---|---|---|---|---|---|---|---|"]
+    for connections in autosave["app"]:
+        lines.append(_load_row("cbassess autosave", autosave["app"][connections]))
+        lines.append(_load_row("bare upsert", autosave["bare"][connections]))
+    if "app_paced" in autosave:
+        paced = autosave["app_paced"]
+        lines.append(_load_row(f"cbassess autosave, paced ({paced['pause_ms']} ms pause per "
+                               "connection)", paced))
+    lines.append("")
+    lines.append("Throughput app/bare: " + ", ".join(
+        f"{v} at {k} connections" for k, v in autosave["ratio"].items()) + ". Revisions "
+        "written during the measured runs: " + ", ".join(
+        f"{r['revisions_written']:,} for {r['requests']:,} saves"
+        for r in autosave["app"].values()) + ".")
+    lines += ["", "### 2. Server-side render time (in-process, Flask test client)",
+              "| page | requests | p50 ms | p99 ms | mean ms | CPU p50 ms |",
+              "|---|---|---|---|---|---|"]
+    for name, r in figures["render"].items():
+        lines.append(f"| {name} | {r['n']} | {r['p50_ms']} | {r['p99_ms']} | {r['mean_ms']} "
+                     f"| {r.get('cpu_p50_ms', '–')} |")
+    e = figures["economy"]
+    lines += ["", "### 3. htmx economy",
+              f"An autosave reply (new text or level of an answered indicator: status, version, "
+              f"the principle's progress) is {e['autosave_bytes']:,} bytes against "
+              f"{e['page_bytes']:,} for the full principle page: {e['percent']} %. A save that "
+              f"changes how many indicators are answered also carries the stepper: "
+              f"{e['largest_autosave_bytes']:,} bytes, {e['largest_percent']} %."]
+    p = figures["pdf"]
+    changed = f"{p['changed_s']} s" if p.get("changed_s") is not None else "not measured"
+    lines += ["", "### 4. PDF report (completed assessment, 1 KB evidence per indicator)",
+              "| first render (new process) | after a change (warm process) | cached p50 "
+              "| peak memory | before the first render | size | pages |",
+              "|---|---|---|---|---|---|---|",
+              f"| {p['first_s']} s | {changed} | {p['cached_ms']} ms | {p['peak_rss_mb']} MB "
+              f"| {p['rss_before_mb']} MB | {p['pdf_bytes'] // 1024} KB | {p['pages']} |"]
+    scale = figures["scale"]
+    lines += ["", f"### 5 and 6. Scale ({scale['base_administrations']:,} administrations × 3 "
+              "rounds at 1×; pages over HTTP against gunicorn, p50 / p99 ms)",
+              "| data | administrations | assessments | answers | revisions | DB MB "
+              "| facilitator list, page 1 | facilitator list, last page | admin list "
+              "| results | autosave c=16 req/s | p99 ms |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for label, r in scale["by_multiplier"].items():
+        d = r["data"]
+
+        def pair(name: str, r=r) -> str:
+            return f"{r[name]['p50_ms']} / {r[name]['p99_ms']}"
+
+        lines.append(
+            f"| {label} | {d['organisations']:,} | {d['assessments']:,} | {d['answers']:,} "
+            f"| {d['answer_revisions']:,} | {d['database_mb']:,} | {pair('facilitator_list')} "
+            f"| {pair('facilitator_list_last')} | {pair('admin_list')} | {pair('results')} "
+            f"| {r['autosave_16']['rps']:.0f} | {r['autosave_16']['p99_ms']} |")
+    names = list(next(iter(scale["by_multiplier"].values()))["queries"])
+    lines += ["", "SQL statements per page (counted on the engine):", "",
+              "| data | " + " | ".join(names) + " |",
+              "|---|" + "---|" * len(names)]
+    for label, r in scale["by_multiplier"].items():
+        lines.append(f"| {label} | " + " | ".join(str(r["queries"][n]) for n in names) + " |")
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def write(path: Path, figures: dict) -> None:
+    """Put the figures between the markers of `path` (appended when it has none)."""
+    section = markdown(figures)
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n\n"
+    if BEGIN in text and END in text:
+        before = text[:text.index(BEGIN)]
+        after = text[text.index(END) + len(END):]
+        text = before + section + after
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text, encoding="utf-8")

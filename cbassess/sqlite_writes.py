@@ -1,0 +1,150 @@
+"""One writer at a time on a SQLite file, queued by a lock instead of SQLite's retry sleeps.
+
+SQLite lets one transaction write at a time. When a second one wants to write, SQLite's busy
+handler makes it sleep and try again, for 1, 2, 5, 10, … up to 100 ms a time until the busy
+timeout: under a steady stream of autosaves from several gunicorn workers, those sleeps, not
+the work, made the slowest saves slow, and a writer that happened to try at the right moment
+overtook ones that had waited longer.
+
+Here every transaction that is about to write on a SQLite file first takes an exclusive
+lock: a thread lock for the threads of one process, then `flock` on a file beside the
+database for the processes. Waiting for a lock costs nothing and ends the moment it is free,
+so writers queue instead of sleeping. The lock is taken just before the transaction's first
+INSERT, UPDATE or DELETE (reads never take it; in WAL mode they never wait) and given back
+the moment the transaction ends: the DBAPI connection's commit, rollback or close. A thread
+that already holds it (two sessions in one thread) goes on, and SQLite decides as it did
+before.
+
+Nothing changes for other databases, or for SQLite in memory.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+
+
+class WriteLock:
+    """Exclusive across threads and processes; re-entrant for the thread holding it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._threads = threading.Lock()
+        self._state = threading.Lock()  # guards owner and depth
+        self._owner: int | None = None
+        self._depth = 0
+        self._fd: int | None = None
+        self._pid: int | None = None
+
+    def _file(self) -> int:
+        # Opened per process: a descriptor inherited through fork shares its lock.
+        if self._pid != os.getpid():
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def acquire(self) -> None:
+        me = threading.get_ident()
+        with self._state:
+            if self._owner == me:
+                self._depth += 1
+                return
+        self._threads.acquire()
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+        with self._state:
+            self._owner, self._depth = me, 1
+
+    def release(self) -> None:
+        with self._state:
+            self._depth -= 1
+            if self._depth:
+                return
+            self._owner = None
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
+_locks: dict[str, WriteLock] = {}
+_locks_guard = threading.Lock()
+
+
+def lock_for(engine: Engine) -> WriteLock | None:
+    """The write lock of the engine's SQLite file (None when it is not a SQLite file)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" \
+            or database.startswith("file:"):
+        return None
+    path = os.path.abspath(database)
+    with _locks_guard:
+        lock = _locks.get(path)
+        if lock is None:
+            lock = _locks[path] = WriteLock(path + "-writelock")
+        return lock
+
+
+class LockingConnection(sqlite3.Connection):
+    """A sqlite3 connection that gives back the write lock when its transaction ends."""
+
+    write_lock: WriteLock | None = None
+
+    def _give_back(self) -> None:
+        lock, self.write_lock = self.write_lock, None
+        if lock is not None:
+            lock.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._give_back()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._give_back()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._give_back()
+
+
+@event.listens_for(Engine, "do_connect")
+def _locking_connections(dialect, connection_record, cargs, cparams) -> None:
+    if dialect.name == "sqlite" and dialect.driver == "pysqlite":
+        cparams.setdefault("factory", LockingConnection)
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _before_write(conn, cursor, statement, parameters, context, executemany) -> None:
+    raw = conn.connection.dbapi_connection
+    if not isinstance(raw, LockingConnection) or raw.write_lock is not None \
+            or not statement.lstrip()[:8].upper().startswith(_WRITES):
+        return
+    lock = lock_for(conn.engine)
+    if lock is not None:
+        lock.acquire()
+        raw.write_lock = lock
+
+
+@event.listens_for(Engine, "after_cursor_execute")
+def _after_write(conn, cursor, statement, parameters, context, executemany) -> None:
+    raw = conn.connection.dbapi_connection
+    if isinstance(raw, LockingConnection) and raw.write_lock is not None \
+            and not raw.in_transaction:
+        raw._give_back()  # autocommit: the statement was its own transaction
