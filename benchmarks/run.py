@@ -317,7 +317,7 @@ class Bench:
         if reply.status_code != 200:
             raise RuntimeError(f"autosave answered {reply.status_code}")
         # The largest reply: a save that changes how many indicators are answered (here the
-        # level is cleared, then set again) also carries the whole stepper.
+        # level is cleared, then set again) also carries the stepper total and its entry.
         replies = []
         for level in ("", "3"):
             replies.append(client.post(
@@ -333,7 +333,7 @@ class Bench:
         self.figures["economy"] = economy
         say(f"  autosave reply {economy['autosave_bytes']} B, principle page "
             f"{economy['page_bytes']} B: {economy['percent']} %; a save that changes the "
-            f"number answered (stepper too): {largest} B, {economy['largest_percent']} %")
+            f"number answered (stepper entry too): {largest} B, {economy['largest_percent']} %")
 
     def step_pdf(self) -> None:
         say("\n[4] PDF report of a completed assessment (fresh process)")

@@ -36,7 +36,7 @@ def goals(figures: dict) -> list[dict]:
         economy["autosave_bytes"] < 2048)
     add("autosave reply / principle page", f"{economy['percent']} %", "< 5 %",
         economy["percent"] < 5)
-    add("largest autosave reply (stepper included)",
+    add("largest autosave reply (stepper entry included)",
         f"{economy['largest_autosave_bytes']} B, {economy['largest_percent']} %",
         "< 2048 B and < 5 %",
         economy["largest_autosave_bytes"] < 2048 and economy["largest_percent"] < 5)
@@ -108,7 +108,7 @@ def markdown(figures: dict) -> str:
               f"An autosave reply (new text or level of an answered indicator: status, version, "
               f"the principle's progress) is {e['autosave_bytes']:,} bytes against "
               f"{e['page_bytes']:,} for the full principle page: {e['percent']} %. A save that "
-              f"changes how many indicators are answered also carries the stepper: "
+              f"changes how many indicators are answered also carries the stepper total and entry: "
               f"{e['largest_autosave_bytes']:,} bytes, {e['largest_percent']} %."]
     p = figures["pdf"]
     changed = f"{p['changed_s']} s" if p.get("changed_s") is not None else "not measured"

@@ -74,7 +74,8 @@ def test_htmx_autosave_stores_the_answer_and_swaps_only_the_fragments(respondent
     assert "Saved at" in response.text
     assert 'id="version-PW-1"' in response.text and 'hx-swap-oob="true"' in response.text
     assert 'id="principle-progress"' in response.text
-    assert 'id="stepper"' in response.text
+    assert 'id="stepper-total"' in response.text and 'id="stepper-item-PW"' in response.text
+    assert 'id="stepper-item-OC"' not in response.text
     assert "<html" not in response.text
     assert "1 of 28 answered" in response.text
     stored = answers_of(app, a_id)["PW.1"]
