@@ -83,12 +83,17 @@ def field_name(indicator_key: str, part: str) -> str:
     return f"{indicator_key}-{part}"
 
 
+def has_control_characters(text: str) -> bool:
+    """True when text holds control characters other than tab and line ends."""
+    return _CONTROL.search(text) is not None
+
+
 def clean_text(indicator_key: str, field: str, value: str, limit: int) -> str:
     """Normalise line ends and Unicode (NFC) and enforce the limit; refuse control characters.
 
     NFC makes the same words typed on different keyboards the same stored answer.
     """
-    if _CONTROL.search(value):
+    if has_control_characters(value):
         raise AnswerInputError(indicator_key, field,
                                "contains control characters that cannot be stored")
     value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))

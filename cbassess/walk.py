@@ -180,7 +180,7 @@ def create():
         error = _("Give the round a name, for example “2027 self-assessment”.")
     elif len(round_name) > ROUND_NAME_LIMIT:
         error = _("A round name has at most %(n)d characters.", n=ROUND_NAME_LIMIT)
-    elif answer_store._CONTROL.search(round_name):
+    elif answer_store.has_control_characters(round_name):
         error = _("The round name contains characters that cannot be stored.")
     elif instrument is None:
         error = _("Choose an instrument.")
