@@ -48,7 +48,6 @@ def create_app() -> Flask:
     """The bare app on BARE_DATABASE (a SQLite file path)."""
     app = Flask(__name__)
     app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.environ["BARE_DATABASE"]
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
     db.init_app(app)
     with app.app_context():
         event.listen(db.engine, "connect", _pragmas)

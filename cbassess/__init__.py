@@ -37,7 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(
         SECRET_KEY=DEFAULT_SECRET,
         SQLALCHEMY_DATABASE_URI="sqlite:///" + str(Path(app.instance_path) / "cbassess.sqlite"),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SQLALCHEMY_ENGINE_OPTIONS={},
         ENV_NAME="development",
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         SESSION_COOKIE_HTTPONLY=True,
@@ -72,6 +72,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Flask's own default is False, so it is decided here rather than with setdefault.
         app.config["SESSION_COOKIE_SECURE"] = app.config["ENV_NAME"] == "production"
 
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A database server may drop idle connections; test each before use. A SQLite file
+        # has no connection to lose, and the test would be one more statement per request.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("pool_pre_ping", True)
     db.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)

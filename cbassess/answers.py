@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from .instrument import Instrument
@@ -148,22 +148,90 @@ def parse_answer(instrument: Instrument, indicator_key: str,
     return AnswerInput(indicator_key, level, not_applicable, evidence, note, expected_version)
 
 
-def _insert(session: Session):
-    """The dialect's INSERT construct, which knows ON CONFLICT (SQLite and PostgreSQL)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+_answers = Answer.__table__
+_revisions = AnswerRevision.__table__
+_assessments = Assessment.__table__
+
+# The save's statements, built once: SQLAlchemy compiles each once per process and reuses it.
+# Core, not ORM: a save is a handful of known statements, and the ORM's unit of work cost
+# more than the statements themselves (docs/PERFORMANCE.md).
+_OPEN_FOR_ANSWERS = (
+    update(_assessments)
+    .where(_assessments.c.id == bindparam("assessment_id"),
+           _assessments.c.status.in_([Status.DRAFT.value, Status.RETURNED.value]))
+    .values(updated_at=bindparam("now"))
+)
+_STORED = (
+    select(_answers.c.id, _answers.c.indicator_key, _answers.c.level,
+           _answers.c.not_applicable, _answers.c.evidence, _answers.c.note,
+           _answers.c.version, _answers.c.updated_at, _answers.c.updated_by_id)
+    .where(_answers.c.assessment_id == bindparam("assessment_id"),
+           _answers.c.indicator_key.in_(bindparam("keys", expanding=True)))
+    .with_for_update()  # PostgreSQL locks the rows; SQLite already has the write lock
+)
+# The columns to set are the other keys of each row of parameters.
+_CHANGE = update(_answers).where(_answers.c.id == bindparam("answer_id"))
+_RECORD = insert(_revisions)
+_RECOUNT = (
+    update(_assessments)
+    .where(_assessments.c.id == bindparam("assessment_id"))
+    .values(answered_count=select(func.count(_answers.c.id))
+            .where(_answers.c.assessment_id == bindparam("assessment_id"),
+                   _answers.c.level.is_not(None) | _answers.c.not_applicable)
+            .scalar_subquery())
+)
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """An answer as this save left it: plain values that no later commit can change.
+
+    The reply hands `version` to the person's page, so it must be the version this save
+    wrote, even if someone else's save has changed the row since.
+    """
+
+    id: int
+    indicator_key: str
+    level: int | None
+    not_applicable: bool
+    evidence: str
+    note: str
+    version: int
+    updated_at: datetime | None
+    updated_by_id: int | None
+
+    @property
+    def answered(self) -> bool:
+        return self.not_applicable or self.level is not None
+
+    def as_dict(self) -> dict:
+        return {"level": self.level, "not_applicable": self.not_applicable,
+                "evidence": self.evidence, "note": self.note}
+
+
+def _create_missing(connection: Connection, assessment_id: int, keys: list[str]) -> None:
+    """Create empty answer rows with a real upsert, so two first saves never collide."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    connection.execute(
+        dialect_insert(_answers)
+        .values([{"assessment_id": assessment_id, "indicator_key": key, "version": 0,
+                  "evidence": "", "note": "", "not_applicable": False} for key in keys])
+        .on_conflict_do_nothing(index_elements=["assessment_id", "indicator_key"])
+    )
 
 
-def _snapshot(answer: Answer) -> dict:
-    return {"level": answer.level, "not_applicable": answer.not_applicable,
-            "evidence": answer.evidence, "note": answer.note}
+def _stored(connection: Connection, assessment_id: int, keys: list[str]) \
+        -> dict[str, StoredAnswer]:
+    """The answers with these keys, read afresh and locked for this transaction."""
+    return {row.indicator_key: StoredAnswer(**row._mapping) for row in connection.execute(
+        _STORED, {"assessment_id": assessment_id, "keys": keys})}
 
 
 def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerInput],
-                 user_id: int) -> list[Answer]:
+                 user_id: int) -> list[StoredAnswer]:
     """Save a batch of validated answers in one transaction; return the stored answers.
 
     Raises AssessmentLocked when the assessment is not open for respondents, EditConflict
@@ -172,35 +240,22 @@ def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerIn
     unchanged writes nothing.
     """
     inputs = list(inputs)
+    keys = [item.indicator_key for item in inputs]
     now = datetime.now(UTC)
     try:
-        locked = session.execute(
-            update(Assessment)
-            .where(Assessment.id == assessment_id,
-                   Assessment.status.in_([Status.DRAFT, Status.RETURNED]))
-            .values(updated_at=now)
-            # Nothing in the session needs the new time before the commit expires it.
-            .execution_options(synchronize_session=False)
-        )
-        if locked.rowcount != 1:
+        connection = session.connection()
+        if connection.execute(_OPEN_FOR_ANSWERS,
+                              {"assessment_id": assessment_id, "now": now}).rowcount != 1:
             raise AssessmentLocked()
-        keys = [item.indicator_key for item in inputs]
-        rows = _answer_rows(session, assessment_id, keys)
-        missing = [item for item in inputs if item.indicator_key not in rows]
+        stored = _stored(connection, assessment_id, keys)
+        missing = [key for key in keys if key not in stored]
         if missing:  # first saves only: most saves change an answer that exists
-            insert = _insert(session)
-            session.execute(
-                insert(Answer)
-                .values([{"assessment_id": assessment_id, "indicator_key": item.indicator_key,
-                          "version": 0, "evidence": "", "note": "", "not_applicable": False}
-                         for item in missing])
-                .on_conflict_do_nothing(index_elements=["assessment_id", "indicator_key"])
-            )
-            rows = _answer_rows(session, assessment_id, keys)
+            _create_missing(connection, assessment_id, missing)
+            stored = _stored(connection, assessment_id, keys)
         conflicts, changes = [], []
         for item in inputs:
-            answer = rows[item.indicator_key]
-            if _snapshot(answer) == item.as_dict():
+            answer = stored[item.indicator_key]
+            if answer.as_dict() == item.as_dict():
                 continue
             if item.expected_version is not None and item.expected_version != answer.version:
                 conflicts.append((item, answer))
@@ -213,53 +268,31 @@ def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerIn
                 Conflict(item.indicator_key, session.get(Answer, answer.id))
                 for item, answer in conflicts
             ])
-        recount = False
-        for item, answer in changes:
-            before = _snapshot(answer)
-            recount = recount or answer.answered != (item.not_applicable or item.level is not None)
-            answer.level, answer.not_applicable = item.level, item.not_applicable
-            answer.evidence, answer.note = item.evidence, item.note
-            answer.version += 1
-            answer.updated_at, answer.updated_by_id = now, user_id
-            session.add(AnswerRevision(
-                answer_id=answer.id, assessment_id=assessment_id,
-                indicator_key=answer.indicator_key, version=answer.version,
-                changed_by_id=user_id, changed_at=now, kind="edit",
-                before=before, after=item.as_dict(),
-            ))
         if changes:
-            session.flush()
-        if recount:  # only when an answer became answered or unanswered
-            refresh_answered_count(session, assessment_id)
-        saved = [rows[item.indicator_key] for item in inputs]
-        _keep_as_saved(session, saved)
+            updates, revisions = [], []
+            for item, answer in changes:
+                version = answer.version + 1
+                updates.append({"answer_id": answer.id, "version": version,
+                                "updated_at": now, "updated_by_id": user_id,
+                                **item.as_dict()})
+                revisions.append({
+                    "answer_id": answer.id, "assessment_id": assessment_id,
+                    "indicator_key": answer.indicator_key, "version": version,
+                    "changed_by_id": user_id, "changed_at": now, "kind": "edit",
+                    "before": answer.as_dict(), "after": item.as_dict()})
+                stored[item.indicator_key] = StoredAnswer(
+                    answer.id, answer.indicator_key, item.level, item.not_applicable,
+                    item.evidence, item.note, version, now, user_id)
+            connection.execute(_CHANGE, updates)
+            connection.execute(_RECORD, revisions)
+            if any(answer.answered != stored[answer.indicator_key].answered
+                   for _, answer in changes):  # only when an answer became (un)answered
+                refresh_answered_count(session, assessment_id)
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    return saved
-
-
-def _answer_rows(session: Session, assessment_id: int, keys: list[str]) -> dict[str, Answer]:
-    """The answers with these keys, read afresh and locked for this transaction."""
-    return {answer.indicator_key: answer for answer in session.scalars(
-        select(Answer)
-        .where(Answer.assessment_id == assessment_id, Answer.indicator_key.in_(keys))
-        .with_for_update()
-        .execution_options(populate_existing=True))}
-
-
-def _keep_as_saved(session: Session, answers: list[Answer]) -> None:
-    """Detach the saved answers so they keep the values this save wrote.
-
-    A commit expires every object in the session, and reading one afterwards re-reads its
-    row, which by then may hold someone else's newer save. The reply would then hand that
-    newer version to this person's page, and their next save would overwrite the other
-    change without a conflict.
-    """
-    for answer in answers:
-        _ = answer.updated_by  # loaded now: a detached answer cannot load it later
-        session.expunge(answer)
+    return [stored[key] for key in keys]
 
 
 def _record_conflicts(session: Session, assessment_id: int, conflicts: list, user_id: int,
@@ -276,18 +309,14 @@ def _record_conflicts(session: Session, assessment_id: int, conflicts: list, use
     session.commit()
 
 
+def _snapshot(answer: Answer) -> dict:
+    return {"level": answer.level, "not_applicable": answer.not_applicable,
+            "evidence": answer.evidence, "note": answer.note}
+
+
 def refresh_answered_count(session: Session, assessment_id: int) -> None:
     """Recount the assessment's answered indicators (kept on the row for fast list pages)."""
-    answered = (
-        select(func.count(Answer.id))
-        .where(Answer.assessment_id == assessment_id,
-               (Answer.level.is_not(None)) | Answer.not_applicable)
-        .scalar_subquery()
-    )
-    session.execute(
-        update(Assessment).where(Assessment.id == assessment_id)
-        .values(answered_count=answered)
-    )
+    session.connection().execute(_RECOUNT, {"assessment_id": assessment_id})
 
 
 def unanswered(instrument: Instrument, answers: Mapping[str, Answer]) -> list[str]:

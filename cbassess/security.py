@@ -6,17 +6,120 @@ fetcher (see report.py). Form bodies must be valid UTF-8 (StrictRequest): anythi
 refused with a 400 rather than stored altered.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Flask, Request, make_response, render_template, request, session, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import gettext as _
-from flask_login import session_protected
-from sqlalchemy.orm import joinedload
+from flask_login import UserMixin, session_protected
+from itsdangerous import BadSignature
+from sqlalchemy import bindparam, select
 from werkzeug.exceptions import BadRequest
 from werkzeug.formparser import FormDataParser
 
 from .extensions import db, login_manager
-from .models import User
+from .models import Organisation, User
+
+
+@dataclass(frozen=True)
+class OrganisationRef:
+    """The signed-in user's administration, as the header of every page names it."""
+
+    id: int
+    name: str
+    country_code: str
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: Flask-Login's UserMixin compares by id
+class SignedInUser(UserMixin):
+    """The person signed in, as a request uses them: plain values read in one query.
+
+    Not an ORM object: loading one cost more than the rest of an autosave's reads, and
+    nothing written in a request should go through the signed-in user by accident.
+    """
+
+    id: int
+    email: str
+    name: str
+    role: str
+    organisation_id: int | None
+    active: bool
+    language: str | None
+    organisation: OrganisationRef | None
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a deactivated account is signed out
+        return self.active
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+_users, _organisations = User.__table__, Organisation.__table__
+_SIGNED_IN_USER = (
+    select(_users.c.id, _users.c.email, _users.c.name, _users.c.role,
+           _users.c.organisation_id, _users.c.active, _users.c.language,
+           _organisations.c.name.label("organisation_name"),
+           _organisations.c.country_code)
+    .outerjoin(_organisations, _organisations.c.id == _users.c.organisation_id)
+    .where(_users.c.id == bindparam("user_id"))
+)
+
+
+def signed_in_user(user_id: int) -> SignedInUser | None:
+    """The user with this id and their administration, or None."""
+    row = db.session.connection().execute(_SIGNED_IN_USER, {"user_id": user_id}).first()
+    if row is None:
+        return None
+    organisation = (OrganisationRef(row.organisation_id, row.organisation_name,
+                                    row.country_code)
+                    if row.organisation_id is not None else None)
+    return SignedInUser(row.id, row.email, row.name, row.role, row.organisation_id,
+                        bool(row.active), row.language, organisation)
+
+
+class SlidingSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, re-sent when changed or a minute old, not on every reply.
+
+    Sessions are permanent and expire after PERMANENT_SESSION_LIFETIME without use: Flask
+    slides that expiry by signing and sending the cookie again with every response. An
+    autosave every few seconds then paid for signing a cookie and carried it back each
+    time; re-issuing an unchanged cookie once it is a minute old slides the expiry all the
+    same, to within that minute.
+    """
+
+    refresh_after_seconds = 60
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        try:
+            data, issued_at = serializer.loads(
+                value, max_age=int(app.permanent_session_lifetime.total_seconds()),
+                return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        opened = self.session_class(data)
+        opened.issued_at = issued_at
+        return opened
+
+    def should_set_cookie(self, app: Flask, session: SecureCookieSession) -> bool:
+        if session.modified:
+            return True
+        if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            return False
+        issued_at = getattr(session, "issued_at", None)
+        return issued_at is None or \
+            (datetime.now(UTC) - issued_at).total_seconds() >= self.refresh_after_seconds
 
 
 class InvalidText(BadRequest):
@@ -94,22 +197,19 @@ CONTENT_SECURITY_POLICY = "; ".join([
 ])
 
 
-_WITH_ORGANISATION = (joinedload(User.organisation),)  # built once: options are immutable
-
-
 def init_app(app: Flask) -> None:
     app.request_class = StrictRequest
+    app.session_interface = SlidingSessionInterface()
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = "strong"
     session_protected.connect(_end_moved_session)
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        if not user_id.isdigit():
+    def load_user(user_id: str) -> SignedInUser | None:
+        if not (user_id.isascii() and user_id.isdigit()):
             return None
-        # With the administration, which the header of every page names.
-        return db.session.get(User, int(user_id), options=_WITH_ORGANISATION)
+        return signed_in_user(int(user_id))
 
     @login_manager.unauthorized_handler
     def unauthorized():

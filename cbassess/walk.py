@@ -15,7 +15,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -25,9 +25,11 @@ from .instrument import Indicator, Principle
 from .instrument import Instrument as InstrumentSpec
 from .models import Answer, AnswerRevision, Assessment, Instrument, Role, Status
 from .permissions import (
+    answer_target_or_404,
     assessment_or_404,
     can_answer,
     instrument_of,
+    instrument_of_target,
     parse_instrument_row,
     visible_assessments,
 )
@@ -75,13 +77,18 @@ def load_answers(assessment_id: int) -> dict[str, Answer]:
         .where(Answer.assessment_id == assessment_id))}
 
 
+_answers = Answer.__table__
+_PROGRESS = (select(_answers.c.indicator_key, _answers.c.level, _answers.c.not_applicable,
+                    _answers.c.version)
+             .where(_answers.c.assessment_id == bindparam("assessment_id")))
+
+
 def load_progress(assessment_id: int) -> dict[str, Row]:
     """What progress and scores need of each answer (key, level, "n/a", version), in one
     narrow query: no evidence text, no users, no ORM objects. Each row reads like an Answer
     for `scores_of` and `edit_count`."""
-    return {row.indicator_key: row for row in db.session.execute(
-        select(Answer.indicator_key, Answer.level, Answer.not_applicable, Answer.version)
-        .where(Answer.assessment_id == assessment_id))}
+    return {row.indicator_key: row for row in db.session.connection().execute(
+        _PROGRESS, {"assessment_id": assessment_id})}
 
 
 def edit_count(answers: dict[str, Answer]) -> int:
@@ -335,23 +342,18 @@ def indicator_fragment(assessment_id: int, key: str):
 @login_required
 def autosave(assessment_id: int, key: str):
     """Save one answer. htmx gets its status fragment plus out-of-band progress updates."""
-    assessment = assessment_or_404(assessment_id, write=True)
-    instrument = instrument_of(assessment)
+    target = answer_target_or_404(assessment_id)
+    instrument = instrument_of_target(target)
     indicator = instrument.indicator(key)
-    context = dict(assessment=assessment, instrument=instrument, language=_language())
+    context = dict(assessment=target, instrument=instrument, language=_language())
     if indicator is None:
         return render_template("walk/_answer_status.html", indicator_key=key,
                                state="error", message=_("This indicator does not exist in "
                                                         "the assessment's instrument."),
                                **context), 404
-    answered_before = assessment.answered_count
-    # Nothing the reply shows needs re-reading after the commit: the saved answer keeps what
-    # this save wrote and the progress is queried afresh. Expiring every object would cost a
-    # query each for the assessment and the user, to read what is already in memory.
-    db.session().expire_on_commit = False
     try:
         item = answer_store.parse_answer(instrument, key, request.form)
-        saved = answer_store.save_answers(db.session, assessment.id, [item], current_user.id)[0]
+        saved = answer_store.save_answers(db.session, target.id, [item], current_user.id)[0]
     except answer_store.AnswerInputError as error:
         return _autosave_reply(indicator, "error", error.message, 422, field=error.field,
                                **context)
@@ -363,15 +365,17 @@ def autosave(assessment_id: int, key: str):
                                answer=current, **context)
     if not request.headers.get("HX-Request"):
         flash(_("Your answer is saved."), "success")
-        return redirect(url_for("walk.principle_page", assessment_id=assessment.id,
+        return redirect(url_for("walk.principle_page", assessment_id=target.id,
                                 key=indicator.principle_key, _anchor=f"ind-{key}"), 303)
     return _autosave_reply(indicator, "saved", None, 200, answer=saved,
-                           answered_before=answered_before, **context)
+                           saved_by=current_user.display_name,
+                           answered_before=target.answered_count, **context)
 
 
 def _autosave_reply(indicator: Indicator, state: str, message: str | None, status: int,
-                    answer: Answer | None = None, field: str | None = None,
-                    answered_before: int | None = None, **context):
+                    answer: Answer | answer_store.StoredAnswer | None = None,
+                    field: str | None = None, answered_before: int | None = None,
+                    saved_by: str | None = None, **context):
     """The status, and out of band the version and the principle's progress; the stepper
     too when the number of answered indicators changed (most saves are typing, which
     cannot change it, and the stepper is the largest part of the reply)."""
@@ -388,8 +392,8 @@ def _autosave_reply(indicator: Indicator, state: str, message: str | None, statu
     stepper = progress is not None and progress.answered != answered_before
     return render_template(
         "walk/_autosave.html", indicator=indicator, indicator_key=indicator.key, state=state,
-        message=message, answer=answer, field=field, scores=progress, edits=edits,
-        stepper=stepper,
+        message=message, answer=answer, saved_by=saved_by, field=field, scores=progress,
+        edits=edits, stepper=stepper,
         principle=context["instrument"].principle(indicator.principle_key), **context,
     ), status, {"X-Field-Error": field} if field else {}  # app.js sets aria-invalid on it
 

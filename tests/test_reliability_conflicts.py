@@ -91,4 +91,3 @@ def test_a_save_reports_the_version_it_wrote_even_when_a_newer_save_follows(app,
         with Session(db.engine) as other:
             answer_store.save_answers(other, a_id, [theirs], user_id=2)
         assert (saved.version, saved.evidence, saved.updated_by_id) == (1, "mine", 1)
-        assert saved.updated_by.email == "resp-a@example.org"
