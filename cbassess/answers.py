@@ -3,8 +3,8 @@
 Rules kept here, outside the views:
 - input is checked against the assessment's own instrument (scale, keys, limits) before
   anything is written, and a batch is written whole or not at all;
-- the assessment's status is checked under the same lock as the write, so a save can never
-  slip in after a submission;
+- the assessment's status and the answers are read under the same lock as the write, so a
+  save can never slip in after a submission or between another save's read and write;
 - the answer row is created with a real upsert (INSERT … ON CONFLICT DO NOTHING), so two
   first saves of one answer never collide;
 - every change writes a revision in the same transaction; a save that carries an older
@@ -21,12 +21,14 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from .instrument import Instrument
 from .models import Answer, AnswerRevision, Assessment, Status
+from .sqlite_writes import hold_write_lock
 
 EVIDENCE_LIMIT = 20_000
 NOTE_LIMIT = 4_000
@@ -155,19 +157,21 @@ _assessments = Assessment.__table__
 # The save's statements, built once: SQLAlchemy compiles each once per process and reuses it.
 # Core, not ORM: a save is a handful of known statements, and the ORM's unit of work cost
 # more than the statements themselves (docs/PERFORMANCE.md).
-_OPEN_FOR_ANSWERS = (
-    update(_assessments)
-    .where(_assessments.c.id == bindparam("assessment_id"),
-           _assessments.c.status.in_([Status.DRAFT.value, Status.RETURNED.value]))
-    .values(updated_at=bindparam("now"))
-)
-_STORED = (
-    select(_answers.c.id, _answers.c.indicator_key, _answers.c.level,
-           _answers.c.not_applicable, _answers.c.evidence, _answers.c.note,
-           _answers.c.version, _answers.c.updated_at, _answers.c.updated_by_id)
-    .where(_answers.c.assessment_id == bindparam("assessment_id"),
-           _answers.c.indicator_key.in_(bindparam("keys", expanding=True)))
-    .with_for_update()  # PostgreSQL locks the rows; SQLite already has the write lock
+_SAVING = bindparam("keys", expanding=True)
+_CURRENT = (
+    # The assessment's status and every answer's state (what progress needs), with the text
+    # of the answers being saved: one read, under the write lock.
+    select(_assessments.c.status, _answers.c.id, _answers.c.indicator_key, _answers.c.level,
+           _answers.c.not_applicable, _answers.c.version,
+           case((_answers.c.indicator_key.in_(_SAVING), _answers.c.evidence)).label("evidence"),
+           case((_answers.c.indicator_key.in_(_SAVING), _answers.c.note)).label("note"),
+           _answers.c.updated_at, _answers.c.updated_by_id)
+    .select_from(_assessments)
+    .outerjoin(_answers, _answers.c.assessment_id == _assessments.c.id)
+    .where(_assessments.c.id == bindparam("assessment_id"))
+    # PostgreSQL: the assessment's row lock, which submit() also takes, so saves to one
+    # assessment and its submission queue. SQLite: nothing; the write lock is held instead.
+    .with_for_update(of=_assessments)
 )
 # The columns to set are the other keys of each row of parameters.
 _CHANGE = update(_answers).where(_answers.c.id == bindparam("answer_id"))
@@ -175,11 +179,27 @@ _RECORD = insert(_revisions)
 _RECOUNT = (
     update(_assessments)
     .where(_assessments.c.id == bindparam("assessment_id"))
-    .values(answered_count=select(func.count(_answers.c.id))
+    .values(updated_at=bindparam("now"),
+            answered_count=select(func.count(_answers.c.id))
             .where(_answers.c.assessment_id == bindparam("assessment_id"),
                    _answers.c.level.is_not(None) | _answers.c.not_applicable)
             .scalar_subquery())
 )
+
+
+class AnswerState(NamedTuple):
+    """What progress and scores need of one answer; reads like an Answer for scoring.
+
+    A named tuple: a save builds one for every indicator of the assessment.
+    """
+
+    level: int | None
+    not_applicable: bool
+    version: int
+
+    @property
+    def answered(self) -> bool:
+        return self.not_applicable or self.level is not None
 
 
 @dataclass(frozen=True)
@@ -209,6 +229,15 @@ class StoredAnswer:
                 "evidence": self.evidence, "note": self.note}
 
 
+@dataclass(frozen=True)
+class Saved:
+    """A save's outcome: the answers posted, as stored, and the state of every answer of the
+    assessment at the moment of the commit (for the progress shown in the reply)."""
+
+    answers: list[StoredAnswer]
+    states: dict[str, AnswerState]
+
+
 def _create_missing(connection: Connection, assessment_id: int, keys: list[str]) -> None:
     """Create empty answer rows with a real upsert, so two first saves never collide."""
     if connection.dialect.name == "postgresql":
@@ -223,35 +252,52 @@ def _create_missing(connection: Connection, assessment_id: int, keys: list[str])
     )
 
 
-def _stored(connection: Connection, assessment_id: int, keys: list[str]) \
-        -> dict[str, StoredAnswer]:
-    """The answers with these keys, read afresh and locked for this transaction."""
-    return {row.indicator_key: StoredAnswer(**row._mapping) for row in connection.execute(
-        _STORED, {"assessment_id": assessment_id, "keys": keys})}
+def _current(connection: Connection, assessment_id: int, keys: list[str]) \
+        -> tuple[dict[str, StoredAnswer], dict[str, AnswerState]]:
+    """The answers being saved and the state of all answers, read afresh under the lock.
+
+    Raises AssessmentLocked when the assessment is not open for respondents (or is gone).
+    """
+    rows = connection.execute(_CURRENT, {"assessment_id": assessment_id, "keys": keys}).all()
+    if not rows or not Status(rows[0].status).editable_by_respondent:
+        raise AssessmentLocked()
+    saving, states = {}, {}
+    for row in rows:
+        if row.id is None:  # the outer join's row of an assessment with no answers yet
+            continue
+        states[row.indicator_key] = AnswerState(row.level, bool(row.not_applicable),
+                                                row.version)
+        if row.evidence is not None:
+            saving[row.indicator_key] = StoredAnswer(
+                row.id, row.indicator_key, row.level, row.not_applicable, row.evidence,
+                row.note, row.version, row.updated_at, row.updated_by_id)
+    return saving, states
 
 
 def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerInput],
-                 user_id: int) -> list[StoredAnswer]:
-    """Save a batch of validated answers in one transaction; return the stored answers.
+                 user_id: int) -> Saved:
+    """Save a batch of validated answers in one transaction.
 
     Raises AssessmentLocked when the assessment is not open for respondents, EditConflict
     when any answer was changed since its `expected_version` (nothing is saved then, and each
     refused value is kept in the history as a "conflict" revision). An answer posted
     unchanged writes nothing.
+
+    The status and the answers are read under the database's write lock (SQLite) or the
+    assessment's row lock (PostgreSQL), so no other save or a submission can come between
+    the read and the write.
     """
     inputs = list(inputs)
     keys = [item.indicator_key for item in inputs]
     now = datetime.now(UTC)
     try:
         connection = session.connection()
-        if connection.execute(_OPEN_FOR_ANSWERS,
-                              {"assessment_id": assessment_id, "now": now}).rowcount != 1:
-            raise AssessmentLocked()
-        stored = _stored(connection, assessment_id, keys)
+        hold_write_lock(connection)
+        stored, states = _current(connection, assessment_id, keys)
         missing = [key for key in keys if key not in stored]
         if missing:  # first saves only: most saves change an answer that exists
             _create_missing(connection, assessment_id, missing)
-            stored = _stored(connection, assessment_id, keys)
+            stored, states = _current(connection, assessment_id, keys)
         conflicts, changes = [], []
         for item in inputs:
             answer = stored[item.indicator_key]
@@ -283,16 +329,19 @@ def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerIn
                 stored[item.indicator_key] = StoredAnswer(
                     answer.id, answer.indicator_key, item.level, item.not_applicable,
                     item.evidence, item.note, version, now, user_id)
-            connection.execute(_CHANGE, updates)
-            connection.execute(_RECORD, revisions)
+                states[item.indicator_key] = AnswerState(item.level, item.not_applicable,
+                                                         version)
+            # One row is the usual autosave: a plain execute is cheaper than executemany.
+            connection.execute(_CHANGE, updates[0] if len(updates) == 1 else updates)
+            connection.execute(_RECORD, revisions[0] if len(revisions) == 1 else revisions)
             if any(answer.answered != stored[answer.indicator_key].answered
                    for _, answer in changes):  # only when an answer became (un)answered
-                refresh_answered_count(session, assessment_id)
+                connection.execute(_RECOUNT, {"assessment_id": assessment_id, "now": now})
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    return [stored[key] for key in keys]
+    return Saved([stored[key] for key in keys], states)
 
 
 def _record_conflicts(session: Session, assessment_id: int, conflicts: list, user_id: int,
@@ -312,11 +361,6 @@ def _record_conflicts(session: Session, assessment_id: int, conflicts: list, use
 def _snapshot(answer: Answer) -> dict:
     return {"level": answer.level, "not_applicable": answer.not_applicable,
             "evidence": answer.evidence, "note": answer.note}
-
-
-def refresh_answered_count(session: Session, assessment_id: int) -> None:
-    """Recount the assessment's answered indicators (kept on the row for fast list pages)."""
-    session.connection().execute(_RECOUNT, {"assessment_id": assessment_id})
 
 
 def unanswered(instrument: Instrument, answers: Mapping[str, Answer]) -> list[str]:

@@ -112,6 +112,40 @@ def score_principle(
     )
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How far an assessment has got: each principle's score and the counts answered."""
+
+    principles: tuple[PrincipleScore, ...]
+    total: int
+    answered: int
+
+    def principle(self, key: str) -> PrincipleScore:
+        return next(p for p in self.principles if p.key == key)
+
+
+def progress(instrument: Instrument, answers: Mapping[str, AnswerValue]) -> Progress:
+    """Each principle scored as in `score`, without the overall figures and highlights.
+
+    What the walk shows after every save; a results page needs `score`. Any mapping of
+    objects with `level` and `not_applicable` will do for the answers.
+    """
+    principles = []
+    for principle in instrument.principles:
+        levels: list[int | None] = []
+        not_applicable = 0
+        for indicator in principle.indicators:
+            answer = answers.get(indicator.key)
+            if answer is not None and answer.not_applicable:
+                not_applicable += 1
+            else:
+                levels.append(answer.level if answer is not None else None)
+        principles.append(score_principle(principle.key, levels, not_applicable,
+                                          instrument.scale))
+    return Progress(tuple(principles), sum(p.total for p in principles),
+                    sum(p.answered for p in principles))
+
+
 def score(instrument: Instrument, answers: Mapping[str, AnswerValue]) -> Scores:
     """Score an assessment.
 

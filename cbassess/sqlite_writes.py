@@ -10,8 +10,9 @@ Here every transaction that is about to write on a SQLite file first takes an ex
 lock: a thread lock for the threads of one process, then `flock` on a file beside the
 database for the processes. Waiting for a lock costs nothing and ends the moment it is free,
 so writers queue instead of sleeping. The lock is taken just before the transaction's first
-INSERT, UPDATE or DELETE (reads never take it; in WAL mode they never wait) and given back
-the moment the transaction ends: the DBAPI connection's commit, rollback or close. A thread
+INSERT, UPDATE or DELETE, or earlier by hold_write_lock for a transaction that must read
+under it (other reads never take it; in WAL mode they never wait), and given back the
+moment the transaction ends: the DBAPI connection's commit, rollback or close. A thread
 that already holds it (two sessions in one thread) goes on, and SQLite decides as it did
 before.
 
@@ -25,7 +26,7 @@ import os
 import sqlite3
 import threading
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import Engine
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
@@ -124,6 +125,27 @@ class LockingConnection(sqlite3.Connection):
             self._give_back()
 
 
+def hold_write_lock(connection: Connection) -> None:
+    """Take the write lock now, for a transaction that must read under it before it writes.
+
+    A save reads the answers it is about to change, and compares versions, before its first
+    UPDATE: holding the lock from the read on means no other writer can commit in between.
+    Given back, like any write lock, when the transaction ends. Nothing for other databases
+    (they lock rows: see answers.py), or for SQLite in memory.
+    """
+    raw = connection.connection.dbapi_connection
+    if not isinstance(raw, LockingConnection) or raw.write_lock is not None:
+        return
+    lock = lock_for(connection.engine)
+    if lock is not None:
+        lock.acquire()
+        raw.write_lock = lock
+
+
+def _is_write(statement: str) -> bool:
+    return statement.lstrip()[:8].upper().startswith(_WRITES)
+
+
 @event.listens_for(Engine, "do_connect")
 def _locking_connections(dialect, connection_record, cargs, cparams) -> None:
     if dialect.name == "sqlite" and dialect.driver == "pysqlite":
@@ -133,18 +155,13 @@ def _locking_connections(dialect, connection_record, cargs, cparams) -> None:
 @event.listens_for(Engine, "before_cursor_execute")
 def _before_write(conn, cursor, statement, parameters, context, executemany) -> None:
     raw = conn.connection.dbapi_connection
-    if not isinstance(raw, LockingConnection) or raw.write_lock is not None \
-            or not statement.lstrip()[:8].upper().startswith(_WRITES):
-        return
-    lock = lock_for(conn.engine)
-    if lock is not None:
-        lock.acquire()
-        raw.write_lock = lock
+    if isinstance(raw, LockingConnection) and raw.write_lock is None and _is_write(statement):
+        hold_write_lock(conn)
 
 
 @event.listens_for(Engine, "after_cursor_execute")
 def _after_write(conn, cursor, statement, parameters, context, executemany) -> None:
     raw = conn.connection.dbapi_connection
     if isinstance(raw, LockingConnection) and raw.write_lock is not None \
-            and not raw.in_transaction:
+            and not raw.in_transaction and _is_write(statement):
         raw._give_back()  # autocommit: the statement was its own transaction

@@ -15,11 +15,12 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from . import answers as answer_store
+from . import scoring
 from .extensions import db
 from .instrument import Indicator, Principle
 from .instrument import Instrument as InstrumentSpec
@@ -75,20 +76,6 @@ def load_answers(assessment_id: int) -> dict[str, Answer]:
     return {a.indicator_key: a for a in db.session.scalars(
         select(Answer).options(joinedload(Answer.updated_by))
         .where(Answer.assessment_id == assessment_id))}
-
-
-_answers = Answer.__table__
-_PROGRESS = (select(_answers.c.indicator_key, _answers.c.level, _answers.c.not_applicable,
-                    _answers.c.version)
-             .where(_answers.c.assessment_id == bindparam("assessment_id")))
-
-
-def load_progress(assessment_id: int) -> dict[str, Row]:
-    """What progress and scores need of each answer (key, level, "n/a", version), in one
-    narrow query: no evidence text, no users, no ORM objects. Each row reads like an Answer
-    for `scores_of` and `edit_count`."""
-    return {row.indicator_key: row for row in db.session.connection().execute(
-        _PROGRESS, {"assessment_id": assessment_id})}
 
 
 def edit_count(answers: dict[str, Answer]) -> int:
@@ -353,7 +340,7 @@ def autosave(assessment_id: int, key: str):
                                **context), 404
     try:
         item = answer_store.parse_answer(instrument, key, request.form)
-        saved = answer_store.save_answers(db.session, target.id, [item], current_user.id)[0]
+        saved = answer_store.save_answers(db.session, target.id, [item], current_user.id)
     except answer_store.AnswerInputError as error:
         return _autosave_reply(indicator, "error", error.message, 422, field=error.field,
                                **context)
@@ -367,15 +354,16 @@ def autosave(assessment_id: int, key: str):
         flash(_("Your answer is saved."), "success")
         return redirect(url_for("walk.principle_page", assessment_id=target.id,
                                 key=indicator.principle_key, _anchor=f"ind-{key}"), 303)
-    return _autosave_reply(indicator, "saved", None, 200, answer=saved,
-                           saved_by=current_user.display_name,
+    return _autosave_reply(indicator, "saved", None, 200, answer=saved.answers[0],
+                           saved_by=current_user.display_name, states=saved.states,
                            answered_before=target.answered_count, **context)
 
 
 def _autosave_reply(indicator: Indicator, state: str, message: str | None, status: int,
                     answer: Answer | answer_store.StoredAnswer | None = None,
                     field: str | None = None, answered_before: int | None = None,
-                    saved_by: str | None = None, **context):
+                    saved_by: str | None = None,
+                    states: dict[str, answer_store.AnswerState] | None = None, **context):
     """The status, and out of band the version and the principle's progress; the stepper
     too when the number of answered indicators changed (most saves are typing, which
     cannot change it, and the stepper is the largest part of the reply)."""
@@ -385,10 +373,8 @@ def _autosave_reply(indicator: Indicator, state: str, message: str | None, statu
                                 key=indicator.principle_key, _anchor=f"ind-{indicator.key}"),
                         303)
     progress = edits = None
-    if state == "saved":
-        instrument = context["instrument"]
-        answers = load_progress(context["assessment"].id)
-        progress, edits = scores_of(instrument, answers), edit_count(answers)
+    if states is not None:  # as the save left them: no need to read them again
+        progress, edits = scoring.progress(context["instrument"], states), edit_count(states)
     stepper = progress is not None and progress.answered != answered_before
     return render_template(
         "walk/_autosave.html", indicator=indicator, indicator_key=indicator.key, state=state,

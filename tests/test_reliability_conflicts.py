@@ -87,7 +87,7 @@ def test_a_save_reports_the_version_it_wrote_even_when_a_newer_save_follows(app,
             "PW.1-level": "1", "PW.1-evidence": "mine", "PW.1-version": "0"})
         theirs = answer_store.parse_answer(instrument, "PW.1", {
             "PW.1-level": "2", "PW.1-evidence": "theirs", "PW.1-version": "1"})
-        [saved] = answer_store.save_answers(db.session, a_id, [mine], user_id=1)
+        [saved] = answer_store.save_answers(db.session, a_id, [mine], user_id=1).answers
         with Session(db.engine) as other:
             answer_store.save_answers(other, a_id, [theirs], user_id=2)
         assert (saved.version, saved.evidence, saved.updated_by_id) == (1, "mine", 1)

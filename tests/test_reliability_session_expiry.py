@@ -222,3 +222,27 @@ def test_the_sign_in_form_never_carries_a_password_field(app, a_id):
     assert response.status_code == 401
     assert "secret-value-123" not in response.text
     assert "typed" in response.text
+
+
+# --------------------------------------------------------------------------- sliding expiry
+
+
+def test_an_unchanged_session_cookie_is_not_sent_again_with_every_reply(app, respondent, a_id):
+    respondent.autosave(a_id, "PW.1", level=2, evidence="first")
+    reply = respondent.autosave(a_id, "PW.1", level=2, evidence="second")
+    assert reply.status_code == 200
+    assert "Set-Cookie" not in reply.headers
+
+
+def test_a_session_cookie_a_minute_old_is_sent_again_with_a_new_expiry(app, respondent, a_id):
+    app.session_interface.refresh_after_seconds = 0  # every cookie is "a minute old"
+    reply = respondent.autosave(a_id, "PW.1", level=2, evidence="typed")
+    assert reply.status_code == 200
+    assert "session=" in reply.headers["Set-Cookie"]
+    assert "Expires=" in reply.headers["Set-Cookie"]
+
+
+def test_a_re_sent_session_cookie_still_signs_the_user_in(app, respondent, a_id):
+    app.session_interface.refresh_after_seconds = 0
+    respondent.autosave(a_id, "PW.1", level=2, evidence="typed")
+    assert respondent.get(f"/assessments/{a_id}").status_code == 200

@@ -12,6 +12,7 @@ from cbassess.scoring import (
     IndicatorScore,
     highlights,
     percent_of_scale,
+    progress,
     score,
     score_principle,
 )
@@ -313,3 +314,23 @@ def test_highlights_count_can_be_lowered():
     strongest, weakest = highlights(indicators, count=1)
     assert keys(strongest) == ["P.8"]
     assert keys(weakest) == ["P.1"]
+
+
+# --------------------------------------------------------------------------- progress
+
+
+@pytest.mark.parametrize("levels", [
+    {},
+    {"PW.1": 2, "PW.2": NA, "OC.3": 4},
+    {"PW.1": 0, "PW.2": 0, "PW.3": 3, "PW.4": None, "HD.1": NA, "DD.2": 1, "PA.5": 4},
+])
+def test_progress_scores_each_principle_exactly_as_score_does(levels):
+    full, quick = score(SHIPPED, answers(levels)), progress(SHIPPED, answers(levels))
+    assert quick.principles == full.principles
+    assert (quick.total, quick.answered) == (full.total, full.answered)
+
+
+def test_progress_finds_a_principle_by_key():
+    quick = progress(OTHER, answers({"RM.1": 3}))
+    assert quick.principle("RM").answered == 1
+    assert quick.principle("TF").answered == 0

@@ -64,6 +64,19 @@ def test_principle_page_shows_descriptors_as_labelled_radio_buttons(respondent, 
     assert f'hx-post="/assessments/{a_id}/answers/PW.1"' in page.text
 
 
+def test_autosave_reply_names_who_saved_it(respondent, a_id):
+    response = respondent.autosave(a_id, "PW.1", level=3, evidence="Decree 2025-114")
+    assert "by Resp A" in response.text
+
+
+def test_autosave_reply_shows_the_principle_progress_after_the_save(respondent, a_id):
+    respondent.autosave(a_id, "PW.1", level=1, evidence="one")
+    response = respondent.autosave(a_id, "PW.2", level=3, evidence="two")
+    assert "2 of 5 indicators answered in this principle" in response.text
+    assert "average 2.0, weakest link 1+" in response.text
+    assert 'data-edits="2"' in response.text
+
+
 def test_unknown_principle_is_404(respondent, a_id):
     assert respondent.get(f"/assessments/{a_id}/principles/ZZ").status_code == 404
 
