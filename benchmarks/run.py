@@ -268,7 +268,10 @@ class Bench:
             app, bare = results["app"][str(connections)], results["bare"][str(connections)]
             ratio = round(app["rps"] / bare["rps"], 3) if bare["rps"] else None
             results.setdefault("ratio", {})[str(connections)] = ratio
-            say(f"  app/bare throughput at c={connections}: {ratio}")
+            cpu = writeup.cpu_ratio(results, str(connections))
+            results.setdefault("cpu_ratio", {})[str(connections)] = cpu
+            say(f"  app/bare throughput at c={connections}: {ratio} "
+                f"(server CPU per request, bare/app: {cpu})")
         results["worker_setup"] = _gunicorn_setup()
         self.figures["autosave"] = results
 

@@ -52,6 +52,13 @@ def goals(figures: dict) -> list[dict]:
     return result
 
 
+def cpu_ratio(autosave: dict, connections: str) -> float | None:
+    """Bare server CPU per request over the app's: the throughput ratio without the noise."""
+    app = autosave["app"][connections].get("server_cpu_ms")
+    bare = autosave["bare"][connections].get("server_cpu_ms")
+    return round(bare / app, 3) if app and bare else None
+
+
 def _load_row(label: str, r: dict) -> str:
     kinds = ", ".join(f"{k} {v}" for k, v in r.get("error_kinds", {}).items())
     return (f"| {label} | {r['connections']} | {r['rps']:.0f} | {r['p50_ms']} | {r['p90_ms']} "
@@ -92,8 +99,12 @@ def markdown(figures: dict) -> str:
         lines.append(_load_row(f"cbassess autosave, paced ({paced['pause_ms']} ms pause per "
                                "connection)", paced))
     lines.append("")
+    cpu_ratios = {k: cpu_ratio(autosave, k) for k in autosave["app"]}
     lines.append("Throughput app/bare: " + ", ".join(
-        f"{v} at {k} connections" for k, v in autosave["ratio"].items()) + ". Revisions "
+        f"{v} at {k} connections" for k, v in autosave["ratio"].items()) + ". Server CPU "
+        "per request, bare/app (what the throughput ratio tends to on a machine busy with "
+        "nothing else, as both are CPU-bound): " + ", ".join(
+        f"{v} at {k} connections" for k, v in cpu_ratios.items() if v is not None) + ". Revisions "
         "written during the measured runs: " + ", ".join(
         f"{r['revisions_written']:,} for {r['requests']:,} saves"
         for r in autosave["app"].values()) + ".")

@@ -169,10 +169,14 @@ _CURRENT = (
     .select_from(_assessments)
     .outerjoin(_answers, _answers.c.assessment_id == _assessments.c.id)
     .where(_assessments.c.id == bindparam("assessment_id"))
-    # PostgreSQL: the assessment's row lock, which submit() also takes, so saves to one
-    # assessment and its submission queue. SQLite: nothing; the write lock is held instead.
-    .with_for_update(of=_assessments)
 )
+# Databases other than SQLite: the assessment's row lock, which submit() also takes, so
+# saves to one assessment and its submission queue. Taken by a statement of its own, before
+# _CURRENT: PostgreSQL re-reads a row it waited to lock, but not the rest of that
+# statement's result, which would then be as it was before the other save committed.
+_LOCK_ASSESSMENT = (select(_assessments.c.id)
+                    .where(_assessments.c.id == bindparam("assessment_id"))
+                    .with_for_update())
 # The columns to set are the other keys of each row of parameters.
 _CHANGE = update(_answers).where(_answers.c.id == bindparam("answer_id"))
 _RECORD = insert(_revisions)
@@ -283,16 +287,19 @@ def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerIn
     refused value is kept in the history as a "conflict" revision). An answer posted
     unchanged writes nothing.
 
-    The status and the answers are read under the database's write lock (SQLite) or the
-    assessment's row lock (PostgreSQL), so no other save or a submission can come between
-    the read and the write.
+    The status and the answers are read under the database's write lock (SQLite) or after
+    taking the assessment's row lock (PostgreSQL), so no other save or a submission can come
+    between the read and the write.
     """
     inputs = list(inputs)
     keys = [item.indicator_key for item in inputs]
     now = datetime.now(UTC)
     try:
         connection = session.connection()
-        hold_write_lock(connection)
+        if connection.dialect.name == "sqlite":
+            hold_write_lock(connection)
+        else:
+            connection.execute(_LOCK_ASSESSMENT, {"assessment_id": assessment_id})
         stored, states = _current(connection, assessment_id, keys)
         missing = [key for key in keys if key not in stored]
         if missing:  # first saves only: most saves change an answer that exists

@@ -66,7 +66,23 @@ facilitator_assignments = db.Table(
 )
 
 
-class User(UserMixin, db.Model):
+class Account(UserMixin):
+    """Flask-Login's view of a person, shared by the User row and security.SignedInUser."""
+
+    active: bool
+    name: str
+    email: str
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a deactivated account cannot sign in
+        return self.active
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+class User(Account, db.Model):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -84,14 +100,6 @@ class User(UserMixin, db.Model):
     assigned_organisations: Mapped[list[Organisation]] = relationship(
         secondary=facilitator_assignments, order_by=Organisation.name
     )
-
-    @property
-    def is_active(self) -> bool:  # Flask-Login: a deactivated account cannot sign in
-        return self.active
-
-    @property
-    def display_name(self) -> str:
-        return self.name or self.email
 
 
 class Instrument(db.Model):
@@ -128,6 +136,7 @@ class Assessment(db.Model):
     status: Mapped[str] = mapped_column(String(20), default=Status.DRAFT)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Moves when the status or the answered count changes; each answer has its own time.
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     submitted_by_id: Mapped[int | None] = mapped_column(

@@ -15,14 +15,14 @@ from urllib.parse import parse_qsl, urlsplit
 from flask import Flask, Request, make_response, render_template, request, session, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import gettext as _
-from flask_login import UserMixin, session_protected
+from flask_login import session_protected
 from itsdangerous import BadSignature
 from sqlalchemy import bindparam, select
 from werkzeug.exceptions import BadRequest
 from werkzeug.formparser import FormDataParser
 
 from .extensions import db, login_manager
-from .models import Organisation, User
+from .models import Account, Organisation, User
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class OrganisationRef:
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: Flask-Login's UserMixin compares by id
-class SignedInUser(UserMixin):
+class SignedInUser(Account):
     """The person signed in, as a request uses them: plain values read in one query.
 
     Not an ORM object: loading one cost more than the rest of an autosave's reads, and
@@ -50,14 +50,6 @@ class SignedInUser(UserMixin):
     active: bool
     language: str | None
     organisation: OrganisationRef | None
-
-    @property
-    def is_active(self) -> bool:  # Flask-Login: a deactivated account is signed out
-        return self.active
-
-    @property
-    def display_name(self) -> str:
-        return self.name or self.email
 
 
 _users, _organisations = User.__table__, Organisation.__table__
