@@ -99,13 +99,12 @@ def markdown(figures: dict) -> str:
         lines.append(_load_row(f"cbassess autosave, paced ({paced['pause_ms']} ms pause per "
                                "connection)", paced))
     lines.append("")
-    cpu_ratios = {k: cpu_ratio(autosave, k) for k in autosave["app"]}
     lines.append("Throughput app/bare: " + ", ".join(
         f"{v} at {k} connections" for k, v in autosave["ratio"].items()) + ". Server CPU "
         "per request, bare/app (what the throughput ratio tends to on a machine busy with "
         "nothing else, as both are CPU-bound): " + ", ".join(
-        f"{v} at {k} connections" for k, v in cpu_ratios.items() if v is not None) + ". Revisions "
-        "written during the measured runs: " + ", ".join(
+        f"{v} at {k} connections" for k, v in autosave["cpu_ratio"].items() if v is not None)
+        + ". Revisions written during the measured runs: " + ", ".join(
         f"{r['revisions_written']:,} for {r['requests']:,} saves"
         for r in autosave["app"].values()) + ".")
     lines += ["", "### 2. Server-side render time (in-process, Flask test client)",

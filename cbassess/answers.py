@@ -60,8 +60,7 @@ class AnswerInput:
     expected_version: int | None
 
     def as_dict(self) -> dict:
-        return {"level": self.level, "not_applicable": self.not_applicable,
-                "evidence": self.evidence, "note": self.note}
+        return values_of(self)
 
 
 @dataclass(frozen=True)
@@ -78,6 +77,12 @@ class EditConflict(Exception):
     def __init__(self, conflicts: list[Conflict]) -> None:
         self.conflicts = conflicts
         super().__init__(", ".join(c.indicator_key for c in conflicts))
+
+
+def values_of(answer: AnswerInput | StoredAnswer | Answer) -> dict:
+    """What an answer says, as compared between saves and kept in its history."""
+    return {"level": answer.level, "not_applicable": answer.not_applicable,
+            "evidence": answer.evidence, "note": answer.note}
 
 
 def field_name(indicator_key: str, part: str) -> str:
@@ -229,8 +234,7 @@ class StoredAnswer:
         return self.not_applicable or self.level is not None
 
     def as_dict(self) -> dict:
-        return {"level": self.level, "not_applicable": self.not_applicable,
-                "evidence": self.evidence, "note": self.note}
+        return values_of(self)
 
 
 @dataclass(frozen=True)
@@ -360,14 +364,9 @@ def _record_conflicts(session: Session, assessment_id: int, conflicts: list, use
             answer_id=current.id, assessment_id=assessment_id,
             indicator_key=current.indicator_key, version=current.version,
             changed_by_id=user_id, changed_at=now, kind="conflict",
-            before=_snapshot(current), after=item.as_dict(),
+            before=values_of(current), after=item.as_dict(),
         ))
     session.commit()
-
-
-def _snapshot(answer: Answer) -> dict:
-    return {"level": answer.level, "not_applicable": answer.not_applicable,
-            "evidence": answer.evidence, "note": answer.note}
 
 
 def unanswered(instrument: Instrument, answers: Mapping[str, Answer]) -> list[str]:

@@ -28,7 +28,6 @@ class AnswerTarget:
 
     id: int
     organisation_id: int
-    status: str
     answered_count: int
     instrument_id: int
     instrument_hash: str
@@ -76,18 +75,23 @@ _WITH_INSTRUMENT_AND_OWNER = (joinedload(Assessment.instrument_row),
 def assessment_or_404(assessment_id: int, write: bool = False) -> Assessment:
     """The assessment if the current user may see it (and, with write, answer it), else 404/403."""
     assessment = db.session.get(Assessment, assessment_id, options=_WITH_INSTRUMENT_AND_OWNER)
+    _authorise(assessment, write)
+    return assessment
+
+
+def _authorise(assessment: Assessment | AnswerTarget | None, write: bool) -> None:
+    """404 when the current user may not see it (or it does not exist), 403 when they may
+    see but not answer it and `write` is asked."""
     if assessment is None or not can_view(current_user, assessment):
         abort(404)
     if write and not can_answer(current_user, assessment):
         abort(403)
-    return assessment
 
 
 _assessments, _instruments = Assessment.__table__, Instrument.__table__
 _ANSWER_TARGET = (
-    select(_assessments.c.id, _assessments.c.organisation_id, _assessments.c.status,
-           _assessments.c.answered_count, _assessments.c.instrument_id,
-           _instruments.c.content_hash.label("instrument_hash"))
+    select(_assessments.c.id, _assessments.c.organisation_id, _assessments.c.answered_count,
+           _assessments.c.instrument_id, _instruments.c.content_hash.label("instrument_hash"))
     .join(_instruments, _instruments.c.id == _assessments.c.instrument_id)
     .where(_assessments.c.id == bindparam("assessment_id"))
 )
@@ -97,16 +101,13 @@ def answer_target_or_404(assessment_id: int) -> AnswerTarget:
     """The assessment a save writes to, if the current user may answer it, else 404/403.
 
     The same rules as assessment_or_404(write=True), from one narrow query: an autosave
-    needs four columns, not the assessment, its administration and its instrument as
+    needs a few columns, not the assessment, its administration and its instrument as
     objects.
     """
     row = db.session.connection().execute(
         _ANSWER_TARGET, {"assessment_id": assessment_id}).first()
     target = AnswerTarget(**row._mapping) if row is not None else None
-    if target is None or not can_view(current_user, target):
-        abort(404)
-    if not can_answer(current_user, target):
-        abort(403)
+    _authorise(target, write=True)
     return target
 
 

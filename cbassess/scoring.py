@@ -153,24 +153,16 @@ def score(instrument: Instrument, answers: Mapping[str, AnswerValue]) -> Scores:
     whatever its number of indicators. Overall weakest link: the lowest principle weakest
     link. Answers to indicators the instrument does not have are ignored.
     """
-    indicator_scores: list[IndicatorScore] = []
-    principle_scores: list[PrincipleScore] = []
+    principle_scores = progress(instrument, answers).principles
+    indicator_scores = []
     for principle in instrument.principles:
-        levels: list[int | None] = []
-        not_applicable = 0
         for indicator in principle.indicators:
             answer = answers.get(indicator.key, AnswerValue())
-            if answer.not_applicable:
-                not_applicable += 1
-            else:
-                levels.append(answer.level)
             indicator_scores.append(
                 IndicatorScore(indicator.key, principle.key,
                                None if answer.not_applicable else answer.level,
                                answer.not_applicable)
             )
-        principle_scores.append(score_principle(principle.key, levels, not_applicable,
-                                                instrument.scale))
     averages = [p.average for p in principle_scores if p.average is not None]
     weakest = [p.weakest for p in principle_scores if p.weakest is not None]
     overall = fmean(averages) if averages else None
