@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -131,7 +132,7 @@ def _ensure_secret_key(app: Flask) -> None:
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     """WAL, foreign keys, a busy timeout and NORMAL sync on every SQLite connection."""
-    if type(dbapi_connection).__module__.split(".")[0] not in ("sqlite3", "pysqlite2"):
+    if not isinstance(dbapi_connection, sqlite3.Connection):  # sqlite_writes subclasses it
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

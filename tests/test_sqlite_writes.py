@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from cbassess.extensions import db
 from cbassess.sqlite_writes import hold_write_lock
@@ -56,3 +57,25 @@ def test_another_writer_waits_until_the_reading_transaction_ends(app):
             db.session.commit()
         assert wrote.wait(10)
         writer.join()
+
+
+@pytest.mark.parametrize("pragma, expected", [
+    ("journal_mode", "wal"),
+    ("foreign_keys", 1),
+    ("synchronous", 1),  # NORMAL
+    ("busy_timeout", 15000),
+])
+def test_the_apps_own_connections_get_the_sqlite_settings(app, pragma, expected):
+    with app.app_context():
+        connection = db.session.connection()
+        assert connection.execute(text(f"PRAGMA {pragma}")).scalar() == expected
+
+
+def test_the_database_refuses_an_answer_of_an_assessment_that_does_not_exist(app):
+    with app.app_context():
+        with pytest.raises(IntegrityError):
+            db.session.execute(text(
+                "INSERT INTO answers (assessment_id, indicator_key, version, evidence, note, "
+                "not_applicable) VALUES (999999, 'x', 0, '', '', 0)"))
+            db.session.commit()
+        db.session.rollback()
