@@ -59,6 +59,39 @@ def test_another_writer_waits_until_the_reading_transaction_ends(app):
         writer.join()
 
 
+def test_a_writing_statement_takes_the_lock_and_a_rollback_gives_it_back(app):
+    with app.app_context():
+        connection = db.session.connection()
+        connection.execute(text("SELECT count(*) FROM answers"))
+        assert not _held(connection)
+        connection.execute(text("UPDATE organisations SET region = region"))
+        assert _held(connection)
+        raw = connection.connection.dbapi_connection
+        db.session.rollback()
+        assert raw.write_lock is None
+
+
+def test_a_writer_waits_for_another_transactions_uncommitted_write(app):
+    with app.app_context():
+        db.session.execute(text("UPDATE organisations SET region = 'first'"))
+        engine, wrote = db.engine, threading.Event()
+
+        def write() -> None:
+            with engine.begin() as other:
+                other.execute(text("UPDATE organisations SET region = 'second'"))
+            wrote.set()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            assert not wrote.wait(0.5)
+        finally:
+            db.session.commit()
+        assert wrote.wait(10)
+        writer.join()
+        assert set(db.session.scalars(text("SELECT region FROM organisations"))) == {"second"}
+
+
 @pytest.mark.parametrize("pragma, expected", [
     ("journal_mode", "wal"),
     ("foreign_keys", 1),
