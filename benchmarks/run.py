@@ -29,6 +29,7 @@ import os
 import platform
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,7 +54,8 @@ class Profile:
     """How big each step is."""
 
     name: str
-    wrk_seconds: float
+    wrk_seconds: float  # per server and connection count, split into `rounds`
+    rounds: int  # app and bare runs, alternating: the ratio is the median of the rounds'
     warmup_seconds: float
     connections: tuple[int, ...]
     respondents: int
@@ -65,13 +67,13 @@ class Profile:
 
 
 PROFILES = {
-    "full": Profile("full", wrk_seconds=15, warmup_seconds=3, connections=(16, 64),
+    "full": Profile("full", wrk_seconds=15, rounds=3, warmup_seconds=3, connections=(16, 64),
                     respondents=16, render_requests=500, scale_base=2000,
                     multipliers=(1, 10, 100), page_requests=200, pdf_repeats=20),
-    "quick": Profile("quick", wrk_seconds=5, warmup_seconds=1, connections=(16, 64),
+    "quick": Profile("quick", wrk_seconds=6, rounds=3, warmup_seconds=1, connections=(16, 64),
                      respondents=16, render_requests=100, scale_base=200,
                      multipliers=(1, 10), page_requests=50, pdf_repeats=10),
-    "smoke": Profile("smoke", wrk_seconds=1, warmup_seconds=0, connections=(16, 64),
+    "smoke": Profile("smoke", wrk_seconds=1, rounds=1, warmup_seconds=0, connections=(16, 64),
                      respondents=4, render_requests=10, scale_base=10,
                      multipliers=(1, 2), page_requests=5, pdf_repeats=2),
 }
@@ -219,13 +221,15 @@ class Bench:
         path.write_text("\n".join(lines) + "\n")
         return path
 
-    def load(self, server: harness.Server, targets: Path, connections: int) -> dict:
-        """Warm up, then one measured wrk run; checks the saves reached the database."""
-        if self.profile.warmup_seconds:
+    def load(self, server: harness.Server, targets: Path, connections: int,
+             seconds: float | None = None, warmup: bool = True) -> dict:
+        """One measured wrk run (after a warm-up); checks the saves reached the database."""
+        if warmup and self.profile.warmup_seconds:
             harness.run_wrk(server.url, targets, connections, self.profile.warmup_seconds)
         revisions = self.table_counts()["answer_revisions"]
         cpu = server.cpu_seconds()
-        result = harness.run_wrk(server.url, targets, connections, self.profile.wrk_seconds)
+        result = harness.run_wrk(server.url, targets, connections,
+                                 seconds or self.profile.wrk_seconds)
         # Server CPU per request: unlike req/s, hardly moved by other work on the machine.
         result["server_cpu_ms"] = round(
             (server.cpu_seconds() - cpu) * 1000 / max(result["requests"], 1), 2)
@@ -235,43 +239,60 @@ class Bench:
     # -- steps --------------------------------------------------------------------------------
 
     def step_autosave(self) -> None:
-        say("\n[1] Autosave under load (wrk, separate process)")
-        results: dict = {"app": {}, "bare": {}}
-        server = self.app_server()
-        with harness.running(server):
-            targets = self.app_targets(server)
+        """The app and the bare upsert, both running, measured in alternating rounds.
+
+        Other work on a shared machine comes and goes over seconds to minutes: measuring
+        all of one server and then all of the other let that drift decide the ratio. Each
+        round runs one server then the other (the order alternating between rounds), so
+        the two runs of a round see the same machine; the ratio is the median of the
+        rounds' ratios, and each round's figures are printed and kept.
+        """
+        say(f"\n[1] Autosave under load (wrk, separate process; {self.profile.rounds} "
+            "alternating rounds of app and bare)")
+        results: dict = {"app": {}, "bare": {}, "rounds": {}, "ratio": {}, "cpu_ratio": {}}
+        with sqlite3.connect(self.db_path) as connection:  # the bare table, created once
+            connection.execute("CREATE TABLE IF NOT EXISTS bare_answers (key VARCHAR(20) "
+                               "PRIMARY KEY, evidence TEXT NOT NULL, version INTEGER NOT NULL)")
+        servers = {"app": self.app_server(), "bare": self.bare_server()}
+        with harness.running(servers["app"]), harness.running(servers["bare"]):
+            targets = {"app": self.app_targets(servers["app"]), "bare": self.bare_targets()}
+            seconds = self.profile.wrk_seconds / self.profile.rounds
             for connections in self.profile.connections:
-                result = self.load(server, targets, connections)
-                results["app"][str(connections)] = result
-                say(f"  app  c={connections:<3} {_load_line(result)}  "
-                    f"revisions written {result['revisions_written']}")
+                for kind in servers:
+                    if self.profile.warmup_seconds:
+                        harness.run_wrk(servers[kind].url, targets[kind], connections,
+                                        self.profile.warmup_seconds)
+                rounds = []
+                for number in range(self.profile.rounds):
+                    order = ("app", "bare") if number % 2 == 0 else ("bare", "app")
+                    run = {kind: self.load(servers[kind], targets[kind], connections,
+                                           seconds, warmup=False) for kind in order}
+                    run["bare"].pop("revisions_written")
+                    run["ratio"] = (round(run["app"]["rps"] / run["bare"]["rps"], 3)
+                                    if run["bare"]["rps"] else None)
+                    rounds.append(run)
+                    say(f"  round {number + 1} c={connections:<3} app  {_load_line(run['app'])}"
+                        f"  revisions written {run['app']['revisions_written']}")
+                    say(f"  round {number + 1} c={connections:<3} bare {_load_line(run['bare'])}"
+                        f"  app/bare {run['ratio']}")
+                key = str(connections)
+                results["rounds"][key] = rounds
+                for kind in servers:
+                    results[kind][key] = combine_runs([run[kind] for run in rounds])
+                ratios = [run["ratio"] for run in rounds if run["ratio"] is not None]
+                results["ratio"][key] = round(statistics.median(ratios), 3) if ratios else None
+                results["cpu_ratio"][key] = writeup.cpu_ratio(results, key)
+                say(f"  app/bare throughput at c={connections}: {results['ratio'][key]} "
+                    f"(median of the rounds; server CPU per request, bare/app: "
+                    f"{results['cpu_ratio'][key]})")
             # Paced: each of 16 connections pauses so that together they offer about half
             # the throughput just measured: the latency of a save on a server not saturated.
             saturated = results["app"]["16"]["rps"]
             pause = max(1, round(2 * 16 / max(saturated, 1) * 1000))
-            result = harness.run_wrk(server.url, targets, 16, self.profile.wrk_seconds,
-                                     pause_ms=pause)
+            result = harness.run_wrk(servers["app"].url, targets["app"], 16,
+                                     self.profile.wrk_seconds, pause_ms=pause)
             results["app_paced"] = result
             say(f"  app  c=16 paced ({pause} ms between saves) {_load_line(result)}")
-        with sqlite3.connect(self.db_path) as connection:  # the bare table, created once
-            connection.execute("CREATE TABLE IF NOT EXISTS bare_answers (key VARCHAR(20) "
-                               "PRIMARY KEY, evidence TEXT NOT NULL, version INTEGER NOT NULL)")
-        server = self.bare_server()
-        with harness.running(server):
-            targets = self.bare_targets()
-            for connections in self.profile.connections:
-                result = self.load(server, targets, connections)
-                result.pop("revisions_written")
-                results["bare"][str(connections)] = result
-                say(f"  bare c={connections:<3} {_load_line(result)}")
-        for connections in self.profile.connections:
-            app, bare = results["app"][str(connections)], results["bare"][str(connections)]
-            ratio = round(app["rps"] / bare["rps"], 3) if bare["rps"] else None
-            results.setdefault("ratio", {})[str(connections)] = ratio
-            cpu = writeup.cpu_ratio(results, str(connections))
-            results.setdefault("cpu_ratio", {})[str(connections)] = cpu
-            say(f"  app/bare throughput at c={connections}: {ratio} "
-                f"(server CPU per request, bare/app: {cpu})")
         results["worker_setup"] = _gunicorn_setup()
         self.figures["autosave"] = results
 
@@ -446,6 +467,36 @@ class Bench:
                 lambda: admin.request("GET", "/assessments")[0], requests),
             "results": harness.time_requests(results_page, requests),
         }
+
+
+def combine_runs(runs: list[dict]) -> dict:
+    """Several wrk runs of one server as one figure.
+
+    Requests, errors, revisions and CPU add up, and req/s is over the runs' total time;
+    latency percentiles are the median of the runs' (wrk gives percentiles, not the
+    latencies themselves), the maximum the largest.
+    """
+    requests = sum(run["requests"] for run in runs)
+    seconds = sum(run["seconds"] for run in runs)
+    combined = {
+        "connections": runs[0]["connections"],
+        "pause_ms": runs[0]["pause_ms"],
+        "runs": len(runs),
+        "requests": requests,
+        "seconds": round(seconds, 2),
+        "rps": round(requests / seconds, 1) if seconds else 0.0,
+        **{name: round(statistics.median(run[name] for run in runs), 2)
+           for name in ("p50_ms", "p90_ms", "p99_ms")},
+        "max_ms": max(run["max_ms"] for run in runs),
+        "errors": sum(run["errors"] for run in runs),
+        "error_kinds": {kind: sum(run["error_kinds"].get(kind, 0) for run in runs)
+                        for kind in {k for run in runs for k in run["error_kinds"]}},
+        "server_cpu_ms": round(sum(run["server_cpu_ms"] * run["requests"] for run in runs)
+                               / max(requests, 1), 2),
+    }
+    if all("revisions_written" in run for run in runs):
+        combined["revisions_written"] = sum(run["revisions_written"] for run in runs)
+    return combined
 
 
 def _load_line(result: dict) -> str:

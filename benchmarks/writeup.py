@@ -98,8 +98,19 @@ def markdown(figures: dict) -> str:
         paced = autosave["app_paced"]
         lines.append(_load_row(f"cbassess autosave, paced ({paced['pause_ms']} ms pause per "
                                "connection)", paced))
+    lines += ["", "Each figure above is of the rounds together (req/s over their total time, "
+              "latency percentiles the median of the rounds'); the rounds, each an app run "
+              "and a bare run one after the other:", "",
+              "| connections | round | app req/s | bare req/s | app/bare | app p99 ms "
+              "| server CPU ms/request, app | bare |",
+              "|---|---|---|---|---|---|---|---|"]
+    for connections, rounds in autosave.get("rounds", {}).items():
+        for number, run in enumerate(rounds, 1):
+            lines.append(f"| {connections} | {number} | {run['app']['rps']:.0f} "
+                         f"| {run['bare']['rps']:.0f} | {run['ratio']} | {run['app']['p99_ms']} "
+                         f"| {run['app']['server_cpu_ms']} | {run['bare']['server_cpu_ms']} |")
     lines.append("")
-    lines.append("Throughput app/bare: " + ", ".join(
+    lines.append("Throughput app/bare (the median of the rounds' ratios): " + ", ".join(
         f"{v} at {k} connections" for k, v in autosave["ratio"].items()) + ". Server CPU "
         "per request, bare/app (what the throughput ratio tends to on a machine busy with "
         "nothing else, as both are CPU-bound): " + ", ".join(

@@ -8,6 +8,12 @@
   rendered in the same worker, and, unlike "sync" workers, keep-alive connections are
   kept, so a browser's autosaves do not each open a new connection. More threads only
   queue on the same core.
+- Each worker listens on a socket of its own (reuse_port, SO_REUSEPORT), and the kernel
+  spreads new connections across them. On one shared socket, whichever worker woke first
+  took a burst of new connections: a browser keeps its connection for its autosaves, so
+  one worker could end up serving most people (once all 16 connections of a benchmark run,
+  halving throughput) while the other core idled. The flip side: another server started
+  on the same port by mistake shares it instead of failing to start.
 - The app is loaded once, before the workers are forked (preload): quicker start, less
   memory. Everything loaded by then is frozen out of the garbage collector (gc.freeze), so
   its full collections, which otherwise stop a worker for tens of milliseconds now and
@@ -25,6 +31,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 worker_class = "gthread"
 threads = 2
 keepalive = 5
+reuse_port = True
 preload_app = True
 
 
