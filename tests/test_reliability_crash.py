@@ -10,6 +10,7 @@ and no answer older than what was acknowledged. Run with `-s` to see the figures
 
 from __future__ import annotations
 
+import http.client
 import threading
 import time
 from dataclasses import dataclass
@@ -65,8 +66,8 @@ class Burst:
             try:
                 status, reply = user.autosave(assessment_id, key, level, evidence,
                                               versions.get(key, 0))
-            except OSError:  # the server is gone: this save was never acknowledged
-                return
+            except (OSError, http.client.HTTPException):  # the server is gone, perhaps
+                return  # mid-reply: this save was never acknowledged
             if status != 200:
                 with self.lock:
                     self.failures.append(f"{status}: {reply[:200]}")

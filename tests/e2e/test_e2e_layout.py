@@ -40,9 +40,11 @@ def main_pages(page: Page):
     page.goto("/login")
     yield "login"
     login(page, RESPONDENT)
+    page.wait_for_load_state("load")
     yield "list"
     page.get_by_role("link", name=DEMO_ROUND).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(DEMO_ROUND)
+    page.wait_for_load_state("load")  # the heading can be there before the stylesheet is
     overview = page.url
     yield "overview"
     page.goto(f"{overview}/principles/{FIRST.key}")
