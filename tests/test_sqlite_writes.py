@@ -20,6 +20,20 @@ def _held(connection) -> bool:
     return connection.connection.dbapi_connection.write_lock is not None
 
 
+def _write_in_another_thread(statement: str) -> tuple[threading.Thread, threading.Event]:
+    """Start a transaction of its own that runs `statement`; the event is set once committed."""
+    engine, wrote = db.engine, threading.Event()
+
+    def write() -> None:
+        with engine.begin() as other:
+            other.execute(text(statement))
+        wrote.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    return writer, wrote
+
+
 def test_a_lock_taken_before_a_read_is_still_held_after_the_read(app):
     with app.app_context():
         connection = db.session.connection()
@@ -42,15 +56,7 @@ def test_another_writer_waits_until_the_reading_transaction_ends(app):
     with app.app_context():
         connection = db.session.connection()
         hold_write_lock(connection)
-        engine, wrote = db.engine, threading.Event()
-
-        def write() -> None:
-            with engine.begin() as other:
-                other.execute(text("UPDATE organisations SET region = region"))
-            wrote.set()
-
-        writer = threading.Thread(target=write)
-        writer.start()
+        writer, wrote = _write_in_another_thread("UPDATE organisations SET region = region")
         try:
             assert not wrote.wait(0.5)
         finally:
@@ -74,15 +80,7 @@ def test_a_writing_statement_takes_the_lock_and_a_rollback_gives_it_back(app):
 def test_a_writer_waits_for_another_transactions_uncommitted_write(app):
     with app.app_context():
         db.session.execute(text("UPDATE organisations SET region = 'first'"))
-        engine, wrote = db.engine, threading.Event()
-
-        def write() -> None:
-            with engine.begin() as other:
-                other.execute(text("UPDATE organisations SET region = 'second'"))
-            wrote.set()
-
-        writer = threading.Thread(target=write)
-        writer.start()
+        writer, wrote = _write_in_another_thread("UPDATE organisations SET region = 'second'")
         try:
             assert not wrote.wait(0.5)
         finally:
