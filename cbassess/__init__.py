@@ -54,7 +54,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         LANGUAGES=LANGUAGES,
         PAGE_SIZE=25,
         RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="memory://",  # per process: set Redis for one shared count
         LOGIN_LIMITS="10 per minute;50 per hour",
+        TRUSTED_PROXIES=0,  # reverse proxies in front whose X-Forwarded-For is believed
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -93,6 +95,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     security.init_app(app)
     cli.init_app(app)
+    app.wsgi_app = security.ClientAddress(app.wsgi_app, int(app.config["TRUSTED_PROXIES"]))
 
     @app.get("/healthz")
     def healthz():

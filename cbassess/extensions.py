@@ -17,4 +17,5 @@ db = SQLAlchemy(model_class=Base)
 csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
+# Storage from RATELIMIT_STORAGE_URI (memory by default, per process; see docs/SECURITY.md).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

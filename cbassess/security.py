@@ -20,6 +20,7 @@ from itsdangerous import BadSignature
 from sqlalchemy import bindparam, select
 from werkzeug.exceptions import BadRequest
 from werkzeug.formparser import FormDataParser
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .extensions import db, login_manager
 from .models import Account, Organisation, User
@@ -145,6 +146,31 @@ class StrictRequest(Request):
     """The app's request class: forms must be valid UTF-8."""
 
     form_data_parser_class = _StrictFormDataParser
+
+
+class ClientAddress:
+    """WSGI middleware: the client's address is REMOTE_ADDR, never a header a client wrote.
+
+    Behind `trusted_proxies` reverse proxies, werkzeug's ProxyFix takes the client's address
+    and scheme from what the nearest trusted proxy recorded, so that sign-in limits count
+    per person rather than per proxy. Either way the raw X-Forwarded-For is then dropped:
+    Flask-Login's "strong" session protection reads its first entry, which any client can
+    write, and a copied session cookie would otherwise be accepted from anywhere by naming
+    its victim's address.
+    """
+
+    def __init__(self, wsgi_app, trusted_proxies: int = 0) -> None:
+        self.wsgi_app = wsgi_app
+        self.entry = (ProxyFix(self._without_forwarded_for, x_for=trusted_proxies,
+                               x_proto=trusted_proxies)
+                      if trusted_proxies > 0 else self._without_forwarded_for)
+
+    def __call__(self, environ, start_response):
+        return self.entry(environ, start_response)
+
+    def _without_forwarded_for(self, environ, start_response):
+        environ.pop("HTTP_X_FORWARDED_FOR", None)
+        return self.wsgi_app(environ, start_response)
 
 
 def _local_path(url: str) -> str:

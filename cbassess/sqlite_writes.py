@@ -9,10 +9,11 @@ overtook ones that had waited longer.
 Here every transaction that is about to write on a SQLite file first takes an exclusive
 lock: a thread lock for the threads of one process, then `flock` on a file beside the
 database for the processes. Waiting for a lock costs nothing and ends the moment it is free,
-so writers queue instead of sleeping. The lock is taken just before the transaction's first
-INSERT, UPDATE or DELETE, or earlier by hold_write_lock for a transaction that must read
-under it (other reads never take it; in WAL mode they never wait), and given back the
-moment the transaction ends: the DBAPI connection's commit, rollback or close. A thread
+so writers queue instead of sleeping. The lock is taken by the DBAPI cursor just before the
+transaction's first INSERT, UPDATE or DELETE, or earlier by hold_write_lock for a
+transaction that must read under it (other reads never take it; in WAL mode they never
+wait), and given back the moment the transaction ends: the DBAPI connection's commit,
+rollback or close. A thread
 that already holds it (two sessions in one thread) goes on, and SQLite decides as it did
 before.
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from limits.errors import ConfigurationError
 
 from cbassess.auth import MIN_PASSWORD_LENGTH, hash_password
 from cbassess.extensions import db
@@ -26,12 +27,14 @@ def limited_app(tmp_path):
         db.engine.dispose()
 
 
-def _attempt(app, email: str, address: str, password: str = "wrong-password-123"):
+def _attempt(app, email: str, address: str, password: str = "wrong-password-123",
+             forwarded_for: str | None = None):
     client = app.test_client()
-    page = client.get("/login", environ_base={"REMOTE_ADDR": address})
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    page = client.get("/login", environ_base={"REMOTE_ADDR": address}, headers=headers)
     return client.post("/login", data={"email": email, "password": password,
                                        "csrf_token": csrf_from(page.text)},
-                       environ_base={"REMOTE_ADDR": address})
+                       environ_base={"REMOTE_ADDR": address}, headers=headers)
 
 
 def test_sign_in_is_limited_per_account_whatever_the_address(limited_app):
@@ -130,3 +133,69 @@ def test_passwords_are_stored_as_salted_scrypt_hashes(app):
     assert all(h.startswith("scrypt:32768:8:1$") for h in hashes)
     assert PASSWORD not in "".join(hashes)
     assert len({h.split("$")[1] for h in [hash_password(PASSWORD), hash_password(PASSWORD)]}) == 2
+
+
+def test_a_replayed_session_naming_its_original_address_in_x_forwarded_for_is_dropped(
+        respondent, a_id):
+    """X-Forwarded-For is written by the client unless a trusted proxy wrote it."""
+    response = respondent.client.get(f"/assessments/{a_id}",
+                                     headers={"X-Forwarded-For": "127.0.0.1"},
+                                     environ_base={"REMOTE_ADDR": "192.0.2.50"})
+    assert response.status_code == 302
+
+
+def test_without_a_trusted_proxy_naming_other_addresses_does_not_escape_the_address_limit(
+        limited_app):
+    for n in range(LIMIT):
+        _attempt(limited_app, f"nobody{n}@example.org", "10.0.5.1",
+                 forwarded_for=f"198.51.100.{n}")
+    blocked = _attempt(limited_app, "admin@example.org", "10.0.5.1", password=PASSWORD,
+                       forwarded_for="198.51.100.99")
+    assert blocked.status_code == 429
+
+
+@pytest.fixture
+def app_behind_a_proxy(tmp_path):
+    app = build_app(tmp_path, RATELIMIT_ENABLED=True, LOGIN_LIMITS=f"{LIMIT} per minute",
+                    TRUSTED_PROXIES=1)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+PROXY = "10.9.9.9"
+
+
+def test_behind_a_trusted_proxy_the_address_limit_counts_each_client_on_its_own(
+        app_behind_a_proxy):
+    for email in ("resp-b@example.org", "fac-a@example.org", "nobody@example.org"):
+        _attempt(app_behind_a_proxy, email, PROXY, forwarded_for="198.51.100.1")
+    blocked = _attempt(app_behind_a_proxy, "admin@example.org", PROXY, password=PASSWORD,
+                       forwarded_for="198.51.100.1")
+    assert blocked.status_code == 429
+    other_client = _attempt(app_behind_a_proxy, "admin@example.org", PROXY,
+                            password=PASSWORD, forwarded_for="198.51.100.2")
+    assert other_client.status_code == 302
+
+
+def test_behind_a_trusted_proxy_a_session_is_bound_to_the_address_the_proxy_recorded(
+        app_behind_a_proxy):
+    client = app_behind_a_proxy.test_client()
+    via_proxy = {"REMOTE_ADDR": PROXY}
+    page = client.get("/login", environ_base=via_proxy,
+                      headers={"X-Forwarded-For": "198.51.100.7"})
+    client.post("/login", data={"email": "resp-a@example.org", "password": PASSWORD,
+                                "csrf_token": csrf_from(page.text)},
+                environ_base=via_proxy, headers={"X-Forwarded-For": "198.51.100.7"})
+    assert client.get("/assessments", environ_base=via_proxy,
+                      headers={"X-Forwarded-For": "198.51.100.7"}).status_code == 200
+    assert client.get("/assessments", environ_base=via_proxy,
+                      headers={"X-Forwarded-For": "198.51.100.8"}).status_code == 302
+
+
+def test_the_configured_rate_limit_storage_is_the_one_used(tmp_path):
+    """A shared store (here Memcached, whose client library is not installed) is not
+    quietly replaced by per-process memory."""
+    with pytest.raises(ConfigurationError, match="pymemcache"):
+        build_app(tmp_path, RATELIMIT_ENABLED=True,
+                  RATELIMIT_STORAGE_URI="memcached://127.0.0.1:11211")
