@@ -134,8 +134,13 @@ class _StrictFormDataParser(FormDataParser):
     """
 
     def _parse_urlencoded(self, stream, mimetype, content_length, options):
+        body = stream.read()
+        # A body sent in chunks has no length to refuse up front: Werkzeug stops reading it
+        # at MAX_CONTENT_LENGTH, and reading on from there raises 413 instead of letting
+        # the first 16 MB be acted on.
+        stream.read(1)
         try:
-            items = parse_qsl(stream.read().decode("utf-8"), keep_blank_values=True,
+            items = parse_qsl(body.decode("utf-8"), keep_blank_values=True,
                               encoding="utf-8", errors="strict")
         except UnicodeDecodeError:
             raise InvalidText() from None

@@ -12,9 +12,10 @@ Examples are derandomized, so a run in CI is the same run as on a laptop.
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
-from urllib.parse import quote, quote_from_bytes
+from urllib.parse import quote, quote_from_bytes, urlencode
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -215,6 +216,21 @@ def test_a_body_over_the_request_limit_gets_413_with_a_readable_message(responde
                                {"PW.1-evidence": "x" * (17 * 1024 * 1024)}, htmx=True)
     assert response.status_code == 413
     assert "too large" in response.text
+    assert _snapshot(app, a_id)["answers"] == {}
+
+
+def test_a_body_over_the_request_limit_sent_in_chunks_without_a_length_gets_413_too(
+        respondent, app, a_id):
+    """A chunked body has no length to check up front: going past the limit refuses it
+    rather than acting on its first 16 MB."""
+    body = urlencode({"PW.1-level": "2", "PW.1-evidence": "x" * (17 * 1024 * 1024)}).encode()
+    response = respondent.client.post(
+        f"/assessments/{a_id}/answers/PW.1", input_stream=io.BytesIO(body),
+        content_type="application/x-www-form-urlencoded",
+        headers={"HX-Request": "true", "X-CSRFToken": respondent.token},
+        # As gunicorn passes a chunked body: no length, the input marked as terminated.
+        environ_overrides={"wsgi.input_terminated": True, "CONTENT_LENGTH": ""})
+    assert response.status_code == 413
     assert _snapshot(app, a_id)["answers"] == {}
 
 
