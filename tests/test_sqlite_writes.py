@@ -20,8 +20,9 @@ def _held(connection) -> bool:
     return connection.connection.dbapi_connection.write_lock is not None
 
 
-def _write_in_another_thread(statement: str) -> tuple[threading.Thread, threading.Event]:
-    """Start a transaction of its own that runs `statement`; the event is set once committed."""
+def _another_writer_waits_for_this_transaction(statement: str) -> None:
+    """Run `statement` in a transaction of another thread: it must wait until this session's
+    transaction commits, and then go through."""
     engine, wrote = db.engine, threading.Event()
 
     def write() -> None:
@@ -31,7 +32,12 @@ def _write_in_another_thread(statement: str) -> tuple[threading.Thread, threadin
 
     writer = threading.Thread(target=write)
     writer.start()
-    return writer, wrote
+    try:
+        assert not wrote.wait(0.5)
+    finally:
+        db.session.commit()
+    assert wrote.wait(10)
+    writer.join()
 
 
 def test_a_lock_taken_before_a_read_is_still_held_after_the_read(app):
@@ -56,13 +62,7 @@ def test_another_writer_waits_until_the_reading_transaction_ends(app):
     with app.app_context():
         connection = db.session.connection()
         hold_write_lock(connection)
-        writer, wrote = _write_in_another_thread("UPDATE organisations SET region = region")
-        try:
-            assert not wrote.wait(0.5)
-        finally:
-            db.session.commit()
-        assert wrote.wait(10)
-        writer.join()
+        _another_writer_waits_for_this_transaction("UPDATE organisations SET region = region")
 
 
 def test_a_writing_statement_takes_the_lock_and_a_rollback_gives_it_back(app):
@@ -80,13 +80,8 @@ def test_a_writing_statement_takes_the_lock_and_a_rollback_gives_it_back(app):
 def test_a_writer_waits_for_another_transactions_uncommitted_write(app):
     with app.app_context():
         db.session.execute(text("UPDATE organisations SET region = 'first'"))
-        writer, wrote = _write_in_another_thread("UPDATE organisations SET region = 'second'")
-        try:
-            assert not wrote.wait(0.5)
-        finally:
-            db.session.commit()
-        assert wrote.wait(10)
-        writer.join()
+        _another_writer_waits_for_this_transaction(
+            "UPDATE organisations SET region = 'second'")
         assert set(db.session.scalars(text("SELECT region FROM organisations"))) == {"second"}
 
 
