@@ -13,9 +13,8 @@ so writers queue instead of sleeping. The lock is taken by the DBAPI cursor just
 transaction's first INSERT, UPDATE or DELETE, or earlier by hold_write_lock for a
 transaction that must read under it (other reads never take it; in WAL mode they never
 wait), and given back the moment the transaction ends: the DBAPI connection's commit,
-rollback or close. A thread
-that already holds it (two sessions in one thread) goes on, and SQLite decides as it did
-before.
+rollback or close. A thread that already holds it (two sessions in one thread) goes on,
+and SQLite decides as it did before.
 
 Nothing changes for other databases, or for SQLite in memory.
 """
