@@ -153,7 +153,8 @@ def score(instrument: Instrument, answers: Mapping[str, AnswerValue]) -> Scores:
     whatever its number of indicators. Overall weakest link: the lowest principle weakest
     link. Answers to indicators the instrument does not have are ignored.
     """
-    principle_scores = progress(instrument, answers).principles
+    so_far = progress(instrument, answers)
+    principle_scores = so_far.principles
     indicator_scores = []
     for principle in instrument.principles:
         for indicator in principle.indicators:
@@ -170,8 +171,8 @@ def score(instrument: Instrument, answers: Mapping[str, AnswerValue]) -> Scores:
     return Scores(
         principles=tuple(principle_scores),
         indicators=tuple(indicator_scores),
-        total=sum(p.total for p in principle_scores),
-        answered=sum(p.answered for p in principle_scores),
+        total=so_far.total,
+        answered=so_far.answered,
         average=overall,
         weakest=min(weakest) if weakest else None,
         percent=percent_of_scale(overall, instrument.scale),

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import Flask, Request, make_response, render_template, request, session, url_for
+from flask import (
+    Flask,
+    Request,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import session_protected
@@ -249,13 +258,13 @@ def init_app(app: Flask) -> None:
                 render_template("_session_expired.html", login_url=login_url), 401
             )
             return response
-        from flask import redirect
-
         from .auth import pending_fields, sign_in_to_resume
 
-        if request.method == "POST" and _same_origin() and pending_fields(request.form):
-            return sign_in_to_resume(pending_fields(request.form), request.full_path.rstrip("?"))
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        here = request.full_path.rstrip("?")
+        fields = pending_fields(request.form) if request.method == "POST" else []
+        if fields and _same_origin():
+            return sign_in_to_resume(fields, here)
+        return redirect(url_for("auth.login", next=here))
 
     @app.after_request
     def security_headers(response):
