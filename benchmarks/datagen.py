@@ -11,22 +11,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 ROUNDS = ("2024 round", "2025 round", "2026 round")
 TIMESTAMP = "2026-01-15 09:30:00.000000"
 CHUNK = 500  # administrations per transaction
-
-
-@dataclass(frozen=True)
-class Generated:
-    """What one call added: counts, and ids the measurements pick from."""
-
-    organisations: int
-    assessments: int
-    answers: int
-    revisions: int
-    complete_assessment_ids: tuple[int, ...]
 
 
 def _evidence(org: int, key: str) -> str:
@@ -37,11 +25,12 @@ def _evidence(org: int, key: str) -> str:
 def add_administrations(db_path: str, start: int, count: int, instrument_id: int,
                         indicator_keys: Sequence[str], user_id: int,
                         facilitator_id: int | None, assign_limit: int,
-                        levels: Sequence[int] = (0, 1, 2, 3, 4)) -> Generated:
+                        levels: Sequence[int] = (0, 1, 2, 3, 4)) -> list[int]:
     """Add administrations `start`…`start+count-1` with three rounds each.
 
     The facilitator is assigned to the administrations numbered below `assign_limit` (a
-    region's worth), however many the database holds.
+    region's worth), however many the database holds. Returns the ids of the complete
+    (validated) assessments added.
     """
     connection = sqlite3.connect(db_path, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
@@ -51,7 +40,6 @@ def add_administrations(db_path: str, start: int, count: int, instrument_id: int
     next_answer = _next_id(connection, "answers")
     next_revision = _next_id(connection, "answer_revisions")
     next_org = _next_id(connection, "organisations")
-    totals = {"organisations": 0, "assessments": 0, "answers": 0, "revisions": 0}
     complete: list[int] = []
     draft_answered = max(1, len(indicator_keys) * 6 // 7)
     empty = json.dumps({"level": None, "not_applicable": False, "evidence": "", "note": ""})
@@ -111,13 +99,9 @@ def add_administrations(db_path: str, start: int, count: int, instrument_id: int
             "version, changed_by_id, changed_at, kind, before, after) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", revisions)
         connection.execute("COMMIT")
-        totals["organisations"] += len(orgs)
-        totals["assessments"] += len(assessments)
-        totals["answers"] += len(answers)
-        totals["revisions"] += len(revisions)
     connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     connection.close()
-    return Generated(complete_assessment_ids=tuple(complete), **totals)
+    return complete
 
 
 def _next_id(connection: sqlite3.Connection, table: str) -> int:

@@ -1,4 +1,5 @@
-"""What the benchmark steps share: gunicorn processes, an HTTP client, wrk, timing and counts."""
+"""What the benchmark steps share: gunicorn processes, HTTP and in-process clients, wrk,
+timing and counts."""
 
 from __future__ import annotations
 
@@ -63,11 +64,11 @@ class Server:
     """One gunicorn on 127.0.0.1 with the project's config file; stopped by `stop()`."""
 
     def __init__(self, app_spec: str, env: dict[str, str], log_path: Path,
-                 extra_args: tuple[str, ...] = (), pythonpath: Path | None = None) -> None:
+                 pythonpath: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = [str(VENV_BIN / "gunicorn"), "-c", str(GUNICORN_CONF),
-                "--bind", f"127.0.0.1:{self.port}", *extra_args]
+                "--bind", f"127.0.0.1:{self.port}"]
         if pythonpath:
             args += ["--pythonpath", str(pythonpath)]
         args.append(app_spec)
@@ -147,7 +148,7 @@ class HttpClient:
                 headers: dict | None = None) -> tuple[int, bytes, dict]:
         all_headers = {"User-Agent": USER_AGENT, **(headers or {})}
         if self.cookies:
-            all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            all_headers["Cookie"] = self.cookie_header()
         body = None
         if form is not None:
             body = urlencode(form)
@@ -184,6 +185,28 @@ class HttpClient:
 
     def cookie_header(self) -> str:
         return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+
+
+def signed_in_test_client(app, email: str, password: str):
+    """A Flask test client of `app` signed in as `email`, with its CSRF token as `.token`."""
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
+    page = client.get("/login")
+    client.post("/login", data={"email": email, "password": password,
+                                "csrf_token": csrf_from(page.text)})
+    listing = client.get("/assessments")
+    if listing.status_code != 200:
+        raise RuntimeError(f"in-process sign-in of {email} failed")
+    client.token = csrf_from(listing.text)
+    return client
+
+
+def post_answer(client, assessment_id: int, key: str, level: str, evidence: str):
+    """An htmx autosave of one answer through a signed-in test client; the response."""
+    return client.post(f"/assessments/{assessment_id}/answers/{key}",
+                       data={f"{key}-level": level, f"{key}-evidence": evidence,
+                             f"{key}-note": ""},
+                       headers={"HX-Request": "true", "X-CSRFToken": client.token})
 
 
 def time_requests(fetch: Callable[[], int], count: int, warmup: int = 3,

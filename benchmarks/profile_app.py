@@ -13,6 +13,7 @@ instead (`py-spy record -p PID`) while `run.py --keep` or wrk drives it.
 from __future__ import annotations
 
 import argparse
+import itertools
 import shutil
 import sys
 import tempfile
@@ -21,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import harness  # noqa: E402
 import run  # noqa: E402
 
 
@@ -45,16 +47,12 @@ def main() -> int:
         respondent = bench.signed_in_client(email)
         facilitator = bench.signed_in_client("facilitator@bench.example")
         keys = bench.indicator_keys
-        counter = iter(range(10**9))
+        counter = itertools.count()
 
         def save() -> None:
             n = next(counter)
-            key = keys[n % len(keys)]
-            respondent.post(f"/assessments/{assessment_id}/answers/{key}",
-                            data={f"{key}-level": str(n % 5),
-                                  f"{key}-evidence": f"Profile {time.time()} {n}",
-                                  f"{key}-note": ""},
-                            headers={"HX-Request": "true", "X-CSRFToken": respondent.token})
+            harness.post_answer(respondent, assessment_id, keys[n % len(keys)], str(n % 5),
+                                f"Profile {time.time()} {n}")
 
         principle = max(bench.principles, key=lambda p: p[1])[0]
         runs = [

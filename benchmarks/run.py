@@ -24,6 +24,7 @@ every figure. The steps (numbered as in docs/PERFORMANCE.md):
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -47,6 +48,7 @@ import writeup  # noqa: E402
 
 PASSWORD = "benchmark-password-2026"
 REPORT_EVIDENCE_BYTES = 1024
+COUNTED_TABLES = ("organisations", "assessments", "answers", "answer_revisions")
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,7 @@ class Bench:
             indicator_keys=self.indicator_keys, user_id=self.admin_id,
             facilitator_id=self.facilitator_id, assign_limit=base)
         if self.data_multiplier == 0:
-            self.scale_assessments = list(generated.complete_assessment_ids[:200])
+            self.scale_assessments = generated[:200]
         self.data_multiplier = multiplier
         counts = self.table_counts()
         counts["generated_seconds"] = round(time.perf_counter() - started, 1)
@@ -187,10 +189,11 @@ class Bench:
         return counts
 
     def table_counts(self) -> dict:
+        return {table: self.count_rows(table) for table in COUNTED_TABLES}
+
+    def count_rows(self, table: str) -> int:
         with sqlite3.connect(self.db_path) as connection:
-            return {table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                    for table in ("organisations", "assessments", "answers",
-                                  "answer_revisions")}
+            return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
     # -- servers ------------------------------------------------------------------------------
 
@@ -221,19 +224,22 @@ class Bench:
         path.write_text("\n".join(lines) + "\n")
         return path
 
-    def load(self, server: harness.Server, targets: Path, connections: int,
-             seconds: float | None = None, warmup: bool = True) -> dict:
-        """One measured wrk run (after a warm-up); checks the saves reached the database."""
-        if warmup and self.profile.warmup_seconds:
+    def warm_up(self, server: harness.Server, targets: Path, connections: int) -> None:
+        """An unmeasured wrk run, before the measured ones."""
+        if self.profile.warmup_seconds:
             harness.run_wrk(server.url, targets, connections, self.profile.warmup_seconds)
-        revisions = self.table_counts()["answer_revisions"]
+
+    def load(self, server: harness.Server, targets: Path, connections: int,
+             seconds: float | None = None) -> dict:
+        """One measured wrk run; checks the saves reached the database."""
+        revisions = self.count_rows("answer_revisions")
         cpu = server.cpu_seconds()
         result = harness.run_wrk(server.url, targets, connections,
                                  seconds or self.profile.wrk_seconds)
         # Server CPU per request: unlike req/s, hardly moved by other work on the machine.
         result["server_cpu_ms"] = round(
             (server.cpu_seconds() - cpu) * 1000 / max(result["requests"], 1), 2)
-        result["revisions_written"] = self.table_counts()["answer_revisions"] - revisions
+        result["revisions_written"] = self.count_rows("answer_revisions") - revisions
         return result
 
     # -- steps --------------------------------------------------------------------------------
@@ -259,14 +265,12 @@ class Bench:
             seconds = self.profile.wrk_seconds / self.profile.rounds
             for connections in self.profile.connections:
                 for kind in servers:
-                    if self.profile.warmup_seconds:
-                        harness.run_wrk(servers[kind].url, targets[kind], connections,
-                                        self.profile.warmup_seconds)
+                    self.warm_up(servers[kind], targets[kind], connections)
                 rounds = []
                 for number in range(self.profile.rounds):
                     order = ("app", "bare") if number % 2 == 0 else ("bare", "app")
-                    run = {kind: self.load(servers[kind], targets[kind], connections,
-                                           seconds, warmup=False) for kind in order}
+                    run = {kind: self.load(servers[kind], targets[kind], connections, seconds)
+                           for kind in order}
                     run["bare"].pop("revisions_written")
                     run["ratio"] = (round(run["app"]["rps"] / run["bare"]["rps"], 3)
                                     if run["bare"]["rps"] else None)
@@ -281,7 +285,8 @@ class Bench:
                     results[kind][key] = combine_runs([run[kind] for run in rounds])
                 ratios = [run["ratio"] for run in rounds if run["ratio"] is not None]
                 results["ratio"][key] = round(statistics.median(ratios), 3) if ratios else None
-                results["cpu_ratio"][key] = writeup.cpu_ratio(results, key)
+                results["cpu_ratio"][key] = cpu_ratio(results["app"][key],
+                                                      results["bare"][key])
                 say(f"  app/bare throughput at c={connections}: {results['ratio'][key]} "
                     f"(median of the rounds; server CPU per request, bare/app: "
                     f"{results['cpu_ratio'][key]})")
@@ -298,16 +303,7 @@ class Bench:
 
     def signed_in_client(self, email: str):
         """A Flask test client signed in as `email`, with its CSRF token."""
-        client = self.app.test_client()
-        client.environ_base["HTTP_USER_AGENT"] = harness.USER_AGENT
-        page = client.get("/login")
-        client.post("/login", data={"email": email, "password": PASSWORD,
-                                    "csrf_token": harness.csrf_from(page.text)})
-        listing = client.get("/assessments")
-        if listing.status_code != 200:
-            raise RuntimeError(f"in-process sign-in of {email} failed")
-        client.token = harness.csrf_from(listing.text)
-        return client
+        return harness.signed_in_test_client(self.app, email, PASSWORD)
 
     def step_render(self) -> None:
         say(f"\n[2] Server-side render time, in-process, {self.profile.render_requests} "
@@ -333,22 +329,14 @@ class Bench:
         say("\n[3] htmx economy: an autosave reply against the full principle page")
         page = client.get(pages["principle"])
         key = next(k for k in self.indicator_keys if k.startswith(principle_key + "."))
-        reply = client.post(f"/assessments/{assessment_id}/answers/{key}",
-                            data={f"{key}-level": "2",
-                                  f"{key}-evidence": f"Economy check {time.time()}",
-                                  f"{key}-note": ""},
-                            headers={"HX-Request": "true", "X-CSRFToken": client.token})
+        reply = harness.post_answer(client, assessment_id, key, "2",
+                                    f"Economy check {time.time()}")
         if reply.status_code != 200:
             raise RuntimeError(f"autosave answered {reply.status_code}")
         # The largest reply: a save that changes how many indicators are answered (here the
         # level is cleared, then set again) also carries the stepper total and its entry.
-        replies = []
-        for level in ("", "3"):
-            replies.append(client.post(
-                f"/assessments/{assessment_id}/answers/{key}",
-                data={f"{key}-level": level, f"{key}-evidence": f"Economy {time.time()}",
-                      f"{key}-note": ""},
-                headers={"HX-Request": "true", "X-CSRFToken": client.token}))
+        replies = [harness.post_answer(client, assessment_id, key, level,
+                                       f"Economy {time.time()}") for level in ("", "3")]
         largest = max(len(r.data) for r in replies)
         economy = {"autosave_bytes": len(reply.data), "page_bytes": len(page.data),
                    "percent": round(100 * len(reply.data) / len(page.data), 2),
@@ -426,6 +414,7 @@ class Bench:
                     result["autosave_16"] = self.figures["autosave"]["app"]["16"]
                 else:
                     targets = self.app_targets(server)
+                    self.warm_up(server, targets, 16)
                     result["autosave_16"] = self.load(server, targets, 16)
             result["queries"] = self.query_counts()
             for name in ("facilitator_list", "facilitator_list_last", "admin_list", "results"):
@@ -451,7 +440,7 @@ class Bench:
         admin.login("admin@bench.example", PASSWORD)
         visible = (self.profile.scale_base * 3 + self.profile.respondents + 1)
         last_page = -(-visible // self.app.config["PAGE_SIZE"])
-        rotation = iter(range(10**9))
+        rotation = itertools.count()
 
         def results_page() -> int:
             assessment_id = self.scale_assessments[next(rotation) % len(self.scale_assessments)]
@@ -497,6 +486,12 @@ def combine_runs(runs: list[dict]) -> dict:
     if all("revisions_written" in run for run in runs):
         combined["revisions_written"] = sum(run["revisions_written"] for run in runs)
     return combined
+
+
+def cpu_ratio(app: dict, bare: dict) -> float | None:
+    """Bare server CPU per request over the app's: the throughput ratio without the noise."""
+    app_ms, bare_ms = app.get("server_cpu_ms"), bare.get("server_cpu_ms")
+    return round(bare_ms / app_ms, 3) if app_ms and bare_ms else None
 
 
 def _load_line(result: dict) -> str:

@@ -52,18 +52,29 @@ def goals(figures: dict) -> list[dict]:
     return result
 
 
-def cpu_ratio(autosave: dict, connections: str) -> float | None:
-    """Bare server CPU per request over the app's: the throughput ratio without the noise."""
-    app = autosave["app"][connections].get("server_cpu_ms")
-    bare = autosave["bare"][connections].get("server_cpu_ms")
-    return round(bare / app, 3) if app and bare else None
+def _row(cells) -> str:
+    """One line of a Markdown table (an empty cell as `| |`)."""
+    return "|" + "".join(f" {cell} |" if cell != "" else " |" for cell in cells)
 
 
-def _load_row(label: str, r: dict) -> str:
+def _table(columns: list[str], rows) -> list[str]:
+    """A Markdown table: the header, its rule, then one line per row (a list of cells)."""
+    return [_row(columns), "|" + "---|" * len(columns), *(_row(row) for row in rows)]
+
+
+def _load_cells(label: str, r: dict) -> list:
     kinds = ", ".join(f"{k} {v}" for k, v in r.get("error_kinds", {}).items())
-    return (f"| {label} | {r['connections']} | {r['rps']:.0f} | {r['p50_ms']} | {r['p90_ms']} "
-            f"| {r['p99_ms']} | {r['errors']}{f' ({kinds})' if kinds else ''} "
-            f"| {r.get('server_cpu_ms', '–')} |")
+    return [label, r["connections"], f"{r['rps']:.0f}", r["p50_ms"], r["p90_ms"], r["p99_ms"],
+            f"{r['errors']}{f' ({kinds})' if kinds else ''}", r.get("server_cpu_ms", "–")]
+
+
+def _scale_cells(label: str, r: dict) -> list:
+    d = r["data"]
+    return [label, f"{d['organisations']:,}", f"{d['assessments']:,}", f"{d['answers']:,}",
+            f"{d['answer_revisions']:,}", f"{d['database_mb']:,}",
+            *(f"{r[name]['p50_ms']} / {r[name]['p99_ms']}"
+              for name in ("facilitator_list", "facilitator_list_last", "admin_list", "results")),
+            f"{r['autosave_16']['rps']:.0f}", r["autosave_16"]["p99_ms"]]
 
 
 def markdown(figures: dict) -> str:
@@ -81,34 +92,31 @@ def markdown(figures: dict) -> str:
         f"{m.get('load_average_after', 0):.2f}: other work on the machine shows there.",
         "",
         "### Goals",
-        "| | measured | goal | |",
-        "|---|---|---|---|",
+        *_table(["", "measured", "goal", ""],
+                ([g["name"], g["value"], g["goal"], "met" if g["met"] else "**not met**"]
+                 for g in figures["goals"])),
     ]
-    for goal in figures["goals"]:
-        lines.append(f"| {goal['name']} | {goal['value']} | {goal['goal']} | "
-                     f"{'met' if goal['met'] else '**not met**'} |")
-    lines += ["", "### 1. Autosave under load (wrk, 2 threads, keep-alive)",
-              "| server | connections | req/s | p50 ms | p90 ms | p99 ms | errors "
-              "| server CPU ms/request |",
-              "|---|---|---|---|---|---|---|---|"]
+    load_rows = []
     for connections in autosave["app"]:
-        lines.append(_load_row("cbassess autosave", autosave["app"][connections]))
-        lines.append(_load_row("bare upsert", autosave["bare"][connections]))
+        load_rows.append(_load_cells("cbassess autosave", autosave["app"][connections]))
+        load_rows.append(_load_cells("bare upsert", autosave["bare"][connections]))
     if "app_paced" in autosave:
         paced = autosave["app_paced"]
-        lines.append(_load_row(f"cbassess autosave, paced ({paced['pause_ms']} ms pause per "
-                               "connection)", paced))
+        load_rows.append(_load_cells(f"cbassess autosave, paced ({paced['pause_ms']} ms pause "
+                                     "per connection)", paced))
+    lines += ["", "### 1. Autosave under load (wrk, 2 threads, keep-alive)",
+              *_table(["server", "connections", "req/s", "p50 ms", "p90 ms", "p99 ms",
+                       "errors", "server CPU ms/request"], load_rows)]
     lines += ["", "Each figure above is of the rounds together (req/s over their total time, "
               "latency percentiles the median of the rounds'); the rounds, each an app run "
               "and a bare run one after the other:", "",
-              "| connections | round | app req/s | bare req/s | app/bare | app p99 ms "
-              "| server CPU ms/request, app | bare |",
-              "|---|---|---|---|---|---|---|---|"]
-    for connections, rounds in autosave.get("rounds", {}).items():
-        for number, run in enumerate(rounds, 1):
-            lines.append(f"| {connections} | {number} | {run['app']['rps']:.0f} "
-                         f"| {run['bare']['rps']:.0f} | {run['ratio']} | {run['app']['p99_ms']} "
-                         f"| {run['app']['server_cpu_ms']} | {run['bare']['server_cpu_ms']} |")
+              *_table(["connections", "round", "app req/s", "bare req/s", "app/bare",
+                       "app p99 ms", "server CPU ms/request, app", "bare"],
+                      ([connections, number, f"{run['app']['rps']:.0f}",
+                        f"{run['bare']['rps']:.0f}", run["ratio"], run["app"]["p99_ms"],
+                        run["app"]["server_cpu_ms"], run["bare"]["server_cpu_ms"]]
+                       for connections, rounds in autosave.get("rounds", {}).items()
+                       for number, run in enumerate(rounds, 1)))]
     lines.append("")
     lines.append("Throughput app/bare (the median of the rounds' ratios): " + ", ".join(
         f"{v} at {k} connections" for k, v in autosave["ratio"].items()) + ". Server CPU "
@@ -119,11 +127,9 @@ def markdown(figures: dict) -> str:
         f"{r['revisions_written']:,} for {r['requests']:,} saves"
         for r in autosave["app"].values()) + ".")
     lines += ["", "### 2. Server-side render time (in-process, Flask test client)",
-              "| page | requests | p50 ms | p99 ms | mean ms | CPU p50 ms |",
-              "|---|---|---|---|---|---|"]
-    for name, r in figures["render"].items():
-        lines.append(f"| {name} | {r['n']} | {r['p50_ms']} | {r['p99_ms']} | {r['mean_ms']} "
-                     f"| {r.get('cpu_p50_ms', '–')} |")
+              *_table(["page", "requests", "p50 ms", "p99 ms", "mean ms", "CPU p50 ms"],
+                      ([name, r["n"], r["p50_ms"], r["p99_ms"], r["mean_ms"],
+                        r.get("cpu_p50_ms", "–")] for name, r in figures["render"].items()))]
     e = figures["economy"]
     lines += ["", "### 3. htmx economy",
               f"An autosave reply (new text or level of an answered indicator: status, version, "
@@ -134,35 +140,24 @@ def markdown(figures: dict) -> str:
     p = figures["pdf"]
     changed = f"{p['changed_s']} s" if p.get("changed_s") is not None else "not measured"
     lines += ["", "### 4. PDF report (completed assessment, 1 KB evidence per indicator)",
-              "| first render (new process) | after a change (warm process) | cached p50 "
-              "| peak memory | before the first render | size | pages |",
-              "|---|---|---|---|---|---|---|",
-              f"| {p['first_s']} s | {changed} | {p['cached_ms']} ms | {p['peak_rss_mb']} MB "
-              f"| {p['rss_before_mb']} MB | {p['pdf_bytes'] // 1024} KB | {p['pages']} |"]
+              *_table(["first render (new process)", "after a change (warm process)",
+                       "cached p50", "peak memory", "before the first render", "size", "pages"],
+                      [[f"{p['first_s']} s", changed, f"{p['cached_ms']} ms",
+                        f"{p['peak_rss_mb']} MB", f"{p['rss_before_mb']} MB",
+                        f"{p['pdf_bytes'] // 1024} KB", p["pages"]]])]
     scale = figures["scale"]
+    by_multiplier = scale["by_multiplier"]
     lines += ["", f"### 5 and 6. Scale ({scale['base_administrations']:,} administrations × 3 "
               "rounds at 1×; pages over HTTP against gunicorn, p50 / p99 ms)",
-              "| data | administrations | assessments | answers | revisions | DB MB "
-              "| facilitator list, page 1 | facilitator list, last page | admin list "
-              "| results | autosave c=16 req/s | p99 ms |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for label, r in scale["by_multiplier"].items():
-        d = r["data"]
-
-        def pair(name: str, r=r) -> str:
-            return f"{r[name]['p50_ms']} / {r[name]['p99_ms']}"
-
-        lines.append(
-            f"| {label} | {d['organisations']:,} | {d['assessments']:,} | {d['answers']:,} "
-            f"| {d['answer_revisions']:,} | {d['database_mb']:,} | {pair('facilitator_list')} "
-            f"| {pair('facilitator_list_last')} | {pair('admin_list')} | {pair('results')} "
-            f"| {r['autosave_16']['rps']:.0f} | {r['autosave_16']['p99_ms']} |")
-    names = list(next(iter(scale["by_multiplier"].values()))["queries"])
+              *_table(["data", "administrations", "assessments", "answers", "revisions",
+                       "DB MB", "facilitator list, page 1", "facilitator list, last page",
+                       "admin list", "results", "autosave c=16 req/s", "p99 ms"],
+                      (_scale_cells(label, r) for label, r in by_multiplier.items()))]
+    names = list(next(iter(by_multiplier.values()))["queries"])
     lines += ["", "SQL statements per page (counted on the engine):", "",
-              "| data | " + " | ".join(names) + " |",
-              "|---|" + "---|" * len(names)]
-    for label, r in scale["by_multiplier"].items():
-        lines.append(f"| {label} | " + " | ".join(str(r["queries"][n]) for n in names) + " |")
+              *_table(["data", *names],
+                      ([label, *(r["queries"][n] for n in names)]
+                       for label, r in by_multiplier.items()))]
     lines += ["", END]
     return "\n".join(lines)
 
