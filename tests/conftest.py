@@ -6,11 +6,13 @@ Everything is real: the database, the HTTP requests through Flask's test client,
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from cbassess import create_app
 from cbassess.auth import hash_password
@@ -90,6 +92,11 @@ def csrf_from(html: str) -> str:
     match = _CSRF.search(html)
     assert match, "no CSRF token on the page"
     return match.group(1) or match.group(2)
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of every page of a PDF, one page after another."""
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
 class Browser:

@@ -24,8 +24,8 @@ from urllib.parse import urlencode
 
 from cbassess import create_app
 from cbassess.extensions import db
-from cbassess.models import Assessment, Organisation
-from tests.conftest import PASSWORD, _seed, csrf_from
+from cbassess.models import Assessment
+from tests.conftest import PASSWORD, _seed, assessment_id, csrf_from
 
 VENV_BIN = Path(sys.executable).parent
 _VERSION = re.compile(r'name="(?P<key>[^"]+)-version" value="(?P<version>\d+)"')
@@ -50,24 +50,17 @@ def build_app(tmp_path: Path, **config):
     return app
 
 
-def assessment_of(app, organisation: str = "Administration A") -> int:
-    with app.app_context():
-        return db.session.query(Assessment).join(Organisation).filter(
-            Organisation.name == organisation).one().id
-
-
 def prepare_database(tmp_path: Path) -> tuple[Path, int, list[str]]:
     """A seeded SQLite file for a server process: (path, assessment of A, indicator keys)."""
     from cbassess.permissions import instrument_of
 
     path = tmp_path / "server.sqlite"
     app = build_app(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
+    a_id = assessment_id(app)
     with app.app_context():
-        assessment = db.session.get(Assessment, assessment_of(app))
-        keys = [i.key for i in instrument_of(assessment).indicators]
-        assessment_id = assessment.id
+        keys = [i.key for i in instrument_of(db.session.get(Assessment, a_id)).indicators]
         db.engine.dispose()
-    return path, assessment_id, keys
+    return path, a_id, keys
 
 
 def free_port() -> int:
@@ -195,6 +188,14 @@ def version_in(reply: str, key: str) -> int | None:
             return int(match["version"])
     conflict = _KEEP_MINE_VERSION.search(reply)  # a conflict offers "keep mine" at this one
     return int(conflict[1]) if conflict else None
+
+
+def in_history(save, revisions: dict[tuple[str, int], dict]) -> bool:
+    """Whether an acknowledged save is in `revisions` (from edit_revisions) with its level and
+    evidence, at the version its reply announced."""
+    after = revisions.get((save.key, save.version))
+    return after is not None and (after["level"], after["evidence"]) == (save.level,
+                                                                        save.evidence)
 
 
 def edit_revisions(path: Path) -> dict[tuple[str, int], dict]:

@@ -26,7 +26,7 @@ from cbassess.models import (
     facilitator_assignments,
 )
 from cbassess.permissions import parse_instrument_row
-from tests.conftest import DATABASE_URL
+from tests.conftest import DATABASE_URL, SHIPPED_KEY
 
 EXTRA_ROUNDS = 40  # more than a page (PAGE_SIZE 25), so the lists paginate
 EXTRA_ORGANISATIONS = 30
@@ -72,8 +72,7 @@ def grow(app, a_id: int) -> None:
     """Add rounds to Administration A, assign more administrations (with rounds) to its
     facilitator, and answer every indicator of `a_id` with a history."""
     with app.app_context():
-        row = db.session.scalar(select(Instrument).where(
-            Instrument.key == "wco-cb-core-principles"))
+        row = db.session.scalar(select(Instrument).where(Instrument.key == SHIPPED_KEY))
         keys = [i.key for i in parse_instrument_row(row).indicators]
         respondent = db.session.scalar(select(User).where(User.email == "resp-a@example.org"))
         other = db.session.scalar(select(User).where(User.email == "resp-a2@example.org"))

@@ -12,8 +12,8 @@ import pytest
 from cbassess import create_app
 from cbassess.backup import BackupError, sqlite_path
 from cbassess.extensions import db
-from tests.conftest import DATABASE_URL, Browser
-from tests.reliability_helpers import assessment_of, build_app, history_is_complete, integrity
+from tests.conftest import DATABASE_URL, Browser, assessment_id
+from tests.reliability_helpers import build_app, history_is_complete, integrity
 
 pytestmark = pytest.mark.skipif(bool(DATABASE_URL), reason="SQLite backups; PostgreSQL has "
                                 "pg_dump and pg_restore")
@@ -64,7 +64,7 @@ def backup_while_writing(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("backup")
     app = build_app(tmp_path)
     runner = app.test_cli_runner()
-    writer = Writer(app, assessment_of(app), ["PW.1", "PW.2", "OC.1", "HD.1", "PA.1"])
+    writer = Writer(app, assessment_id(app), ["PW.1", "PW.2", "OC.1", "HD.1", "PA.1"])
     writer.start()
     try:
         assert writer.enough.wait(60)

@@ -19,6 +19,7 @@ from tests.reliability_helpers import (
     Server,
     edit_revisions,
     history_is_complete,
+    in_history,
     prepare_database,
     version_in,
 )
@@ -91,15 +92,9 @@ def load_run(tmp_path_factory):
         "server_errors_5xx": sum(1 for s in statuses if s >= 500),
     }
     revisions = edit_revisions(database)
-    figures["found"] = sum(1 for s in saves if s.status == 200 and _found(s, revisions))
+    figures["found"] = sum(1 for s in saves if s.status == 200 and in_history(s, revisions))
     print(f"\nconcurrent saves: {figures}")
     return {"saves": saves, "errors": errors, "database": database, "figures": figures}
-
-
-def _found(save: Save, revisions: dict) -> bool:
-    after = revisions.get((save.key, save.version))
-    return after is not None and after["evidence"] == save.evidence \
-        and after["level"] == save.level
 
 
 def test_concurrent_saves_never_answer_5xx(load_run):
@@ -110,7 +105,7 @@ def test_concurrent_saves_never_answer_5xx(load_run):
 
 def test_every_acknowledged_concurrent_save_is_in_the_history_with_its_version(load_run):
     revisions = edit_revisions(load_run["database"])
-    lost = [s for s in load_run["saves"] if s.status == 200 and not _found(s, revisions)]
+    lost = [s for s in load_run["saves"] if s.status == 200 and not in_history(s, revisions)]
     assert lost == []
     assert load_run["figures"]["acknowledged"] == load_run["figures"]["found"]
 

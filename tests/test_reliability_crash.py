@@ -23,6 +23,7 @@ from tests.reliability_helpers import (
     answer_versions,
     edit_revisions,
     history_is_complete,
+    in_history,
     integrity,
     prepare_database,
     version_in,
@@ -106,7 +107,7 @@ def crash_run(tmp_path_factory):
             thread.join(timeout=60)
         server.stop()
     revisions = edit_revisions(database)
-    found = [s for s in burst.acknowledged if _found(s, revisions)]
+    found = [s for s in burst.acknowledged if in_history(s, revisions)]
     acknowledged = {s.evidence for s in burst.acknowledged}
     figures = {
         "sent": burst.sent,
@@ -120,12 +121,6 @@ def crash_run(tmp_path_factory):
     }
     print(f"\ncrash test: {figures}")
     return {"burst": burst, "database": database, "figures": figures}
-
-
-def _found(save: Save, revisions: dict) -> bool:
-    after = revisions.get((save.key, save.version))
-    return after is not None and (after["level"], after["evidence"]) == (save.level,
-                                                                        save.evidence)
 
 
 def test_burst_was_cut_by_the_kill_with_saves_still_in_flight(crash_run):

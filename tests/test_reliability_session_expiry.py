@@ -15,11 +15,12 @@ from __future__ import annotations
 import time
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from cbassess.extensions import db
 from cbassess.models import Answer
-from tests.conftest import PASSWORD, Browser, csrf_from
-from tests.reliability_helpers import assessment_of, build_app, forms_in
+from tests.conftest import PASSWORD, Browser, assessment_id, csrf_from
+from tests.reliability_helpers import build_app, forms_in
 
 LIFETIME_SECONDS = 1
 TYPED = 'Decree <b>2025-114</b> "endorsed" & signed;\nsecond line — ünïcödé'
@@ -60,12 +61,11 @@ def _sign_in_again(client) -> None:
     assert response.status_code == 302
 
 
-def test_htmx_autosave_after_the_session_expired_answers_401_with_a_sign_in_link(app, a_id):
-    browser = Browser(app.test_client())
-    browser.login("resp-a@example.org")
-    token = csrf_from(browser.get(f"/assessments/{a_id}/principles/PW").text)
-    browser.client.delete_cookie("session")  # what the browser does once the cookie expires
-    response = _htmx_save(browser.client, a_id, token)
+def test_htmx_autosave_after_the_session_expired_answers_401_with_a_sign_in_link(
+        app, respondent, a_id):
+    token = csrf_from(respondent.get(f"/assessments/{a_id}/principles/PW").text)
+    respondent.client.delete_cookie("session")  # what the browser does once the cookie expires
+    response = _htmx_save(respondent.client, a_id, token)
     assert response.status_code == 401
     assert "session has expired" in response.text
     assert f'href="/login?next=/assessments/{a_id}/principles/PW"' in response.text
@@ -73,7 +73,7 @@ def test_htmx_autosave_after_the_session_expired_answers_401_with_a_sign_in_link
 
 
 def test_pending_autosave_saves_after_signing_in_again_with_the_fresh_token(short_app):
-    a_id = assessment_of(short_app)
+    a_id = assessment_id(short_app)
     browser = Browser(short_app.test_client())
     browser.login("resp-a@example.org")
     old_token = csrf_from(browser.get(f"/assessments/{a_id}/principles/PW").text)
@@ -90,7 +90,7 @@ def test_pending_autosave_saves_after_signing_in_again_with_the_fresh_token(shor
 
 
 def test_session_cookie_is_refused_by_the_server_after_its_lifetime(short_app):
-    a_id = assessment_of(short_app)
+    a_id = assessment_id(short_app)
     browser = Browser(short_app.test_client())
     browser.login("resp-a@example.org")
     cookie = browser.client.get_cookie("session").value
@@ -113,13 +113,11 @@ def _principle_form(a_id: int) -> dict:
 
 
 @pytest.fixture
-def expired(app, a_id):
+def expired(respondent, a_id):
     """A respondent on a principle page, with the form's token, whose session has expired."""
-    browser = Browser(app.test_client())
-    browser.login("resp-a@example.org")
-    token = csrf_from(browser.get(f"/assessments/{a_id}/principles/PW").text)
-    browser.client.delete_cookie("session")  # what the browser does once the cookie expires
-    return browser, token
+    token = csrf_from(respondent.get(f"/assessments/{a_id}/principles/PW").text)
+    respondent.client.delete_cookie("session")  # what the browser does once the cookie expires
+    return respondent, token
 
 
 def _post_page(browser, a_id: int, token: str, origin: str = "http://localhost"):
@@ -130,8 +128,6 @@ def _post_page(browser, a_id: int, token: str, origin: str = "http://localhost")
 
 def _submit(client, form: dict, **changes):
     fields = [(n, v) for n, v in form["fields"] if n not in changes] + list(changes.items())
-    from werkzeug.datastructures import MultiDict
-
     return client.post(form["action"], data=MultiDict(fields),
                        headers={"Origin": "http://localhost"})
 

@@ -9,10 +9,7 @@ import json
 from pypdf import PdfReader
 
 from cbassess.report import clear_cache
-
-
-def pdf_text(data: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+from tests.conftest import pdf_text
 
 
 def test_results_page_shows_both_scores_chart_and_table(respondent, a_id):

@@ -81,6 +81,12 @@ def _routes(app) -> list[tuple[str, str, object]]:
     return sorted(routes, key=lambda r: (r[0] == "auth.logout", r[1] == "POST", r[0], r[1]))
 
 
+def _path(rule, a_id: int, key: str) -> str:
+    """The URL of `rule` for the assessment `a_id` and the indicator or principle `key`."""
+    values = {"assessment_id": a_id, "key": key}
+    return rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
+
+
 def _row(endpoint: str, method: str) -> Row | None:
     if method == "OPTIONS":
         return everyone(200)
@@ -108,8 +114,7 @@ def test_each_route_answers_each_role_as_the_table_says(app, a_id, role):
     for endpoint, method, rule in _routes(app):
         row = _row(endpoint, method)
         assert row is not None, f"no row for {endpoint} {method}"
-        values = {"assessment_id": a_id, "key": row.key}
-        path = rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
+        path = _path(rule, a_id, row.key)
         headers = {"Origin": "http://localhost"}
         data = dict(row.form) if method == "POST" else None
         if row.htmx:

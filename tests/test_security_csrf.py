@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import PASSWORD, Browser
 from tests.reliability_helpers import database_rows
-from tests.test_security_authorisation_matrix import EMAILS, EXPECTED, _routes
+from tests.test_security_authorisation_matrix import EMAILS, EXPECTED, _path, _routes
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -23,8 +23,7 @@ def _unsafe_routes(app):
 
 def _send(browser, a_id, endpoint, method, rule, token, htmx):
     row = EXPECTED[(endpoint, method)]
-    values = {"assessment_id": a_id, "key": row.key}
-    path = rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
+    path = _path(rule, a_id, row.key)
     data = dict(row.form)
     if endpoint == "auth.login":  # everything right but the token
         data = {"email": EMAILS["resp_a"], "password": PASSWORD}
@@ -75,9 +74,9 @@ def test_every_state_changing_request_without_a_token_is_refused_and_changes_not
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["form", "htmx"])
-def test_every_state_changing_request_with_another_sessions_token_is_refused(app, a_id, htmx):
-    other = Browser(app.test_client())
-    other.login(EMAILS["resp_a"])
+def test_every_state_changing_request_with_another_sessions_token_is_refused(
+        app, make_browser, a_id, htmx):
+    other = make_browser(EMAILS["resp_a"])
     assert _refusals(app, a_id, htmx, lambda browser: other.token) == []
 
 
@@ -106,7 +105,6 @@ def test_get_head_and_options_never_change_the_database(app, a_id, make_browser,
         if method in UNSAFE:
             continue
         key = "PW" if endpoint == "walk.principle_page" else "PW.1"
-        values = {"assessment_id": a_id, "key": key}
-        path = rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
-        browser.client.open(path, method=method, headers={"Origin": "http://localhost"})
+        browser.client.open(_path(rule, a_id, key), method=method,
+                            headers={"Origin": "http://localhost"})
     assert database_rows(app) == before

@@ -13,8 +13,8 @@ import pytest
 
 from cbassess import create_app
 from cbassess.extensions import db
-from tests.conftest import PASSWORD, Browser, csrf_from
-from tests.reliability_helpers import assessment_of, build_app
+from tests.conftest import Browser, assessment_id
+from tests.reliability_helpers import build_app
 
 
 def _csp(response) -> dict[str, list[str]]:
@@ -29,7 +29,7 @@ def _csp(response) -> dict[str, list[str]]:
 def responses(tmp_path_factory):
     """A sample of every kind of answer: pages, fragments, errors, files, static."""
     app = build_app(tmp_path_factory.mktemp("headers"))
-    a_id = assessment_of(app)
+    a_id = assessment_id(app)
     client, respondent = app.test_client(), Browser(app.test_client())
     respondent.login("resp-a@example.org")
     yield {
@@ -125,10 +125,7 @@ def _set_cookie(response, name: str) -> str:
 
 
 def _sign_in(app):
-    client = app.test_client()
-    page = client.get("/login")
-    return client.post("/login", data={"email": "resp-a@example.org", "password": PASSWORD,
-                                       "csrf_token": csrf_from(page.text)})
+    return Browser(app.test_client()).login("resp-a@example.org")
 
 
 def test_session_cookie_is_httponly_and_samesite_lax(app):

@@ -7,18 +7,12 @@ hold exactly the same rows afterwards.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.conftest import DATA
 from tests.reliability_helpers import database_rows
 
 VALID = (DATA / "other-framework.yaml").read_text(encoding="utf-8")
-
-
-def _dump(app) -> dict:
-    return database_rows(app)
 
 
 def _bomb() -> str:
@@ -47,6 +41,15 @@ BAD_FILES = {
 }
 
 
+def _import_refused(app, runner, path) -> str:
+    """Import `path`: it must fail (exit 1) and leave every row as it was; return the output."""
+    before = database_rows(app)
+    result = runner.invoke(args=["instrument", "import", str(path)])
+    assert result.exit_code == 1
+    assert database_rows(app) == before
+    return result.output
+
+
 @pytest.mark.parametrize("case", list(BAD_FILES))
 def test_bad_instrument_file_is_refused_with_a_clear_error_and_imports_nothing(
         app, runner, tmp_path, case):
@@ -54,24 +57,17 @@ def test_bad_instrument_file_is_refused_with_a_clear_error_and_imports_nothing(
     text, message = BAD_FILES[case]
     path = tmp_path / "instrument.yaml"
     path.write_text(text.replace("{marker}", str(marker)), encoding="utf-8")
-    before = _dump(app)
-    result = runner.invoke(args=["instrument", "import", str(path)])
-    assert result.exit_code == 1
-    assert result.output.startswith(f"Error: {path}")
-    assert message in result.output
-    assert "Traceback" not in result.output
+    output = _import_refused(app, runner, path)
+    assert output.startswith(f"Error: {path}")
+    assert message in output
+    assert "Traceback" not in output
     assert not marker.exists()
-    assert _dump(app) == before
 
 
 def test_binary_file_is_refused_as_not_utf8_and_imports_nothing(app, runner, tmp_path):
     path = tmp_path / "instrument.yaml"
     path.write_bytes(bytes(range(256)) * 10)
-    before = _dump(app)
-    result = runner.invoke(args=["instrument", "import", str(path)])
-    assert result.exit_code == 1
-    assert "is not valid UTF-8 text" in result.output
-    assert _dump(app) == before
+    assert "is not valid UTF-8 text" in _import_refused(app, runner, path)
 
 
 def test_huge_file_is_refused_before_it_is_read_whole(app, runner, tmp_path):
@@ -79,17 +75,13 @@ def test_huge_file_is_refused_before_it_is_read_whole(app, runner, tmp_path):
     path = tmp_path / "huge.yaml"
     with path.open("wb") as handle:
         handle.truncate(4 * 1024 ** 3)
-    before = _dump(app)
-    result = runner.invoke(args=["instrument", "import", str(path)])
-    assert result.exit_code == 1
-    assert "is 4,294,967,296 bytes; the limit is 1,000,000" in result.output
-    assert _dump(app) == before
+    assert "is 4,294,967,296 bytes; the limit is 1,000,000" in _import_refused(app, runner, path)
 
 
 def test_a_valid_file_after_refused_ones_imports_normally(app, runner, tmp_path):
     refused = tmp_path / "bad.yaml"
     refused.write_text("key: [", encoding="utf-8")
     runner.invoke(args=["instrument", "import", str(refused)])
-    result = runner.invoke(args=["instrument", "import", str(Path(DATA / "other-framework.yaml"))])
+    result = runner.invoke(args=["instrument", "import", str(DATA / "other-framework.yaml")])
     assert result.exit_code == 0
     assert "Imported trade-facilitation-mini" in result.output

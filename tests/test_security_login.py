@@ -83,12 +83,11 @@ def test_wrong_password_unknown_email_and_inactive_account_get_the_same_page(app
     assert "do not match an active account" in replies[0].text
 
 
-def test_inactive_account_cannot_sign_in_with_the_right_password(app, a_id):
+def test_inactive_account_cannot_sign_in_with_the_right_password(app, make_browser, a_id):
     with app.app_context():
         db.session.query(User).filter_by(email="resp-a@example.org").one().active = False
         db.session.commit()
-    browser = Browser(app.test_client())
-    browser.login("resp-a@example.org")
+    browser = make_browser("resp-a@example.org")
     assert browser.get(f"/assessments/{a_id}").status_code == 302
 
 

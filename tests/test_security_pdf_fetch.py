@@ -8,16 +8,15 @@ request. The same URLs typed into an answer's evidence reach the PDF as text onl
 
 from __future__ import annotations
 
-import io
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
 
 from cbassess.report import StaticOnlyFetcher, clear_cache, render_pdf
+from tests.conftest import pdf_text
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -103,7 +102,6 @@ def test_urls_in_evidence_cause_no_fetch_and_stay_text_in_the_pdf(respondent, a_
     response = respondent.get(f"/assessments/{a_id}/report.pdf")
     assert response.status_code == 200
     assert listener.hits == []
-    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
-    flat = re.sub(r"\s+", "", text)
+    flat = re.sub(r"\s+", "", pdf_text(response.data))
     assert re.sub(r"\s+", "", f'<img src="{base}/evidence.png">') in flat
     assert "file:///etc/passwd" in flat

@@ -218,7 +218,7 @@ def test_semantics_a_screen_reader_relies_on(page: Page):
             expect(radio).to_have_attribute("value", str(value))
             expect(radio).to_have_attribute("type", "radio")
         # The status is a polite live region, and every field points at it.
-        region = page.locator(f"#status-{s}")
+        region = status(page, indicator.key)
         expect(region).to_have_attribute("role", "status")
         expect(region).to_have_attribute("aria-live", "polite")
         for field in (f"#{s}-evidence", f"#{s}-note", f"#{s}-level-0"):

@@ -12,6 +12,8 @@ from e2e_support import (
     fetch_pdf,
     instrument,
     login,
+    section,
+    slug,
 )
 from playwright.sync_api import Page, expect
 
@@ -38,11 +40,11 @@ def test_facilitator_reads_results_and_report(page: Page):
     expect(page.locator(".notice")).to_contain_text("read-only")
     expect(page.locator("[data-autosave]")).to_have_count(0)
     first = instrument().principles[0].indicators[0].key
-    for radio in page.locator(f"#ind-{first.replace('.', '-')} input[type=radio]").all():
+    for radio in section(page, first).locator("input[type=radio]").all():
         expect(radio).to_be_disabled()
-    expect(page.locator(f"#{first.replace('.', '-')}-evidence")).to_have_value(
-        DEMO_EVIDENCE[first])
-    expect(page.locator(f"#{first.replace('.', '-')}-evidence")).not_to_be_editable()
+    evidence = page.locator(f"#{slug(first)}-evidence")
+    expect(evidence).to_have_value(DEMO_EVIDENCE[first])
+    expect(evidence).not_to_be_editable()
 
     page.goto(f"/assessments/{assessment_id}")
     page.get_by_role("link", name="Results", exact=True).click()

@@ -26,6 +26,8 @@ from e2e_support import (
 )
 from playwright.sync_api import Page, expect
 
+from cbassess.cli import DEMO_PASSWORD
+
 pytestmark = pytest.mark.e2e
 
 INSTRUMENT = instrument()
@@ -140,7 +142,7 @@ def test_walk_by_keyboard(page: Page):
     tab_to(page, "#email")
     page.keyboard.type(RESPONDENT)
     tab_to(page, "#password")
-    page.keyboard.type("demo-password-2026")
+    page.keyboard.type(DEMO_PASSWORD)
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/assessments$"))
     tab_through(page)
@@ -241,6 +243,6 @@ def test_sign_in_survives_the_browsers_own_requests(page: Page):
     page.goto("/login")
     assert page.context.request.get("/favicon.ico").status == 404
     page.get_by_label("E-mail").fill(RESPONDENT)
-    page.get_by_label("Password").fill("demo-password-2026")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/assessments$"))
