@@ -1,4 +1,5 @@
-# cbassess: `make run` starts the app with demo data; `make test` runs the whole suite.
+# cbassess: `make run` starts the app with demo data; `make test` runs the whole suite, on
+# SQLite and then on a PostgreSQL server the tests start themselves.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -23,11 +24,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	scripts/system-deps.sh test
-	$(BIN)/ruff check cbassess tests benchmarks
+	$(BIN)/ruff check cbassess migrations tests benchmarks
 	$(BIN)/python -m pytest
+	CBASSESS_TEST_DATABASE=postgresql $(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check cbassess tests benchmarks
+	$(BIN)/ruff check cbassess migrations tests benchmarks
 
 # The full benchmark (see docs/PERFORMANCE.md); `make bench BENCH_ARGS=--quick` runs it small.
 bench: $(STAMP)

@@ -18,9 +18,10 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 from . import sqlite_writes  # noqa: F401  (SQLite writers queue on a lock, see there)
-from .extensions import babel, csrf, db, limiter, login_manager
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = PROJECT_ROOT / "migrations"
 DEFAULT_SECRET = "dev"  # refused in production
 LANGUAGES = ("en", "fr")
 
@@ -80,6 +81,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         # has no connection to lose, and the test would be one more statement per request.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("pool_pre_ping", True)
     db.init_app(app)
+    # Batch mode: SQLite cannot ALTER most of a table, so column changes copy the table.
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

@@ -48,7 +48,8 @@ def sqlite_path(database_url: str | URL) -> Path:
     return Path(url.database)
 
 
-def _stamp() -> str:
+def timestamp() -> str:
+    """Now in UTC, as file names carry it: 20270115-021500."""
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
 
 
@@ -111,7 +112,7 @@ def backup(database: str | Path, target: str | Path) -> Path:
     if not database.is_file():
         raise BackupError(f"there is no database at {database}")
     if target.is_dir():
-        target = target / f"cbassess-{_stamp()}.sqlite"
+        target = target / f"cbassess-{timestamp()}.sqlite"
     if not target.parent.is_dir():
         raise BackupError(f"the folder {target.parent} does not exist")
     if target.resolve() == database.resolve():
@@ -135,7 +136,7 @@ def restore(backup_file: str | Path, database: str | Path) -> Path | None:
     kept = None
     try:
         if database.is_file():
-            kept = database.with_name(f"{database.name}.before-restore-{_stamp()}")
+            kept = database.with_name(f"{database.name}.before-restore-{timestamp()}")
             _copy(database, kept)
         with closing(_connect(backup_file)) as origin, closing(_connect(database)) as live:
             origin.backup(live)

@@ -6,9 +6,12 @@ the web app uses, so the CLI can never write what the app would refuse.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from alembic import command as alembic_command
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
@@ -16,9 +19,10 @@ from sqlalchemy import select
 from . import answers as answer_store
 from . import backup as backups
 from .auth import MIN_PASSWORD_LENGTH, hash_password
-from .extensions import db
+from .extensions import db, migrate
 from .instrument import InstrumentError, load_path, shipped_paths
 from .models import Assessment, Instrument, Organisation, Role, User
+from .schema import SchemaError
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -32,9 +36,15 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(restore_command)
 
 
+def upgrade_schema() -> None:
+    """Bring the database to the newest migration: create it when empty, recognise a 0.1.0
+    database made before migrations, refuse anything else (migrations/env.py)."""
+    alembic_command.upgrade(migrate.get_config(), "head")
+
+
 def init_db() -> None:
-    """Create the tables and import the shipped instruments (both idempotent)."""
-    db.create_all()
+    """Upgrade the schema and import the shipped instruments (both idempotent)."""
+    upgrade_schema()
     for path in shipped_paths():
         import_instrument(path)
 
@@ -64,11 +74,21 @@ def import_instrument(path: str | Path) -> tuple[Instrument, bool]:
     return row, True
 
 
+@contextmanager
+def _schema_errors() -> Iterator[None]:
+    """A database the migrations refuse ends the command with the reason, not a traceback."""
+    try:
+        yield
+    except SchemaError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @click.command("init-db")
 @with_appcontext
 def init_db_command() -> None:
-    """Create the database tables and import the shipped instruments."""
-    init_db()
+    """Create or upgrade the database and import the shipped instruments."""
+    with _schema_errors():
+        init_db()
     click.echo(f"Database ready at {current_app.config['SQLALCHEMY_DATABASE_URI']}")
 
 
@@ -161,7 +181,8 @@ def seed_demo_command() -> None:
     """Add a demo administration, a half-completed assessment, a respondent and a facilitator."""
     if current_app.config.get("ENV_NAME") == "production":
         raise click.ClickException("refusing to seed demo data in production")
-    init_db()
+    with _schema_errors():
+        init_db()
     if db.session.scalar(select(User).where(User.email == "respondent@demo.example")):
         click.echo("Demo data is already there.")
     else:
@@ -227,6 +248,8 @@ def instrument_check(path: str) -> None:
 def instrument_import(path: str) -> None:
     """Validate an instrument file and make it available for new assessments."""
     try:
+        with _schema_errors():
+            upgrade_schema()  # a fresh database gets its tables first
         row, created = import_instrument(path)
     except InstrumentError as exc:
         raise click.ClickException(str(exc)) from exc

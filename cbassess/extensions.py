@@ -4,6 +4,7 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
@@ -17,5 +18,7 @@ db = SQLAlchemy(model_class=Base)
 csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
+# Alembic through Flask-Migrate: the schema is created and upgraded only by migrations/.
+migrate = Migrate()
 # Storage from RATELIMIT_STORAGE_URI (memory by default, per process; see docs/SECURITY.md).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -1,4 +1,5 @@
-"""Shared fixtures: an app on a temporary SQLite file, seeded with two administrations.
+"""Shared fixtures: an app on a database of its own (SQLite, or PostgreSQL in the second
+run: tests/databases.py), seeded with two administrations.
 
 Everything is real: the database, the HTTP requests through Flask's test client, CSRF
 (enabled, with the token read from the page like a browser would).
@@ -7,7 +8,6 @@ Everything is real: the database, the HTTP requests through Flask's test client,
 from __future__ import annotations
 
 import io
-import os
 import re
 from pathlib import Path
 
@@ -19,6 +19,8 @@ from cbassess.auth import hash_password
 from cbassess.cli import import_instrument, init_db
 from cbassess.extensions import db
 from cbassess.models import Assessment, Instrument, Organisation, Role, User
+from tests.databases import BACKEND, Databases
+from tests.services import PostgresServer
 
 PASSWORD = "correct-horse-battery"
 DATA = Path(__file__).parent / "data"
@@ -27,24 +29,58 @@ SHIPPED_KEY = "wco-cb-core-principles"
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
 
 
-# Set to a PostgreSQL URL (postgresql+psycopg://…) to run the suite against PostgreSQL;
-# the database is emptied before each test.
-DATABASE_URL = os.environ.get("CBASSESS_TEST_DATABASE_URL")
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests about one database only say so (`sqlite_only`, `postgresql_only`) and are
+    skipped, with the reason, in the other run."""
+    other = {"sqlite": "postgresql_only", "postgresql": "sqlite_only"}[BACKEND]
+    skip = pytest.mark.skip(reason=f"{other.replace('_', ' ')}: this run is on {BACKEND}")
+    for item in items:
+        if item.get_closest_marker(other):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL cluster of the run's own, on loopback, stopped at the end."""
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def databases(request, tmp_path_factory):
+    """Fresh databases on this run's backend (tests/databases.py)."""
+    server = request.getfixturevalue("postgres") if BACKEND == "postgresql" else None
+    return Databases(tmp_path_factory.mktemp("databases"), seed_template, server)
+
+
+def seed_template(url: str) -> None:
+    """The schema through the migrations, the shipped instruments and the shared seed."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret",
+                      "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        init_db()
+        _seed()
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture
-def app(tmp_path):
+def database_url(databases):
+    """A database of its own for one test, seeded, dropped afterwards."""
+    url = databases.seeded()
+    yield url
+    databases.discard(url)
+
+
+@pytest.fixture
+def app(database_url):
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "test-secret",
-        "SQLALCHEMY_DATABASE_URI": DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite'}",
+        "SQLALCHEMY_DATABASE_URI": database_url,
         "RATELIMIT_ENABLED": False,
     })
-    with app.app_context():
-        if DATABASE_URL:
-            db.drop_all()
-        init_db()
-        _seed()
     yield app
     with app.app_context():
         db.session.remove()

@@ -1,6 +1,7 @@
 """Helpers for the reliability and security tests: seeded apps with chosen settings, a real
-gunicorn server on a temporary SQLite database, and a small HTTP client that signs in and
-saves answers the way the browser does (cookies, CSRF token, htmx headers).
+gunicorn server on a test database (SQLite or PostgreSQL, tests/databases.py), and a small
+HTTP client that signs in and saves answers the way the browser does (cookies, CSRF token,
+htmx headers).
 
 Servers listen on 127.0.0.1 only; every test that starts one stops it.
 """
@@ -12,7 +13,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,65 +22,58 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlencode
 
+from sqlalchemy import create_engine, text
+
 from cbassess import create_app
 from cbassess.extensions import db
 from cbassess.models import Assessment
-from tests.conftest import PASSWORD, _seed, assessment_id, csrf_from
+from tests.conftest import PASSWORD, assessment_id, csrf_from
+from tests.services import free_port
 
 VENV_BIN = Path(sys.executable).parent
 _VERSION = re.compile(r'name="(?P<key>[^"]+)-version" value="(?P<version>\d+)"')
 _KEEP_MINE_VERSION = re.compile(r'js-keep-mine"[^>]*data-version="(\d+)"')
 
 
-def build_app(tmp_path: Path, **config):
-    """A seeded app (the conftest users and administrations) with `config` on top."""
-    from cbassess.cli import init_db
-
+def build_app(database_url: str, **config):
+    """An app on a seeded database (the conftest users and administrations), with `config`
+    on top."""
     settings = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite'}",
+        "SQLALCHEMY_DATABASE_URI": database_url,
         "RATELIMIT_ENABLED": False,
     }
     settings.update(config)
-    app = create_app(settings)
-    with app.app_context():
-        init_db()
-        _seed()
-    return app
+    return create_app(settings)
 
 
-def prepare_database(tmp_path: Path) -> tuple[Path, int, list[str]]:
-    """A seeded SQLite file for a server process: (path, assessment of A, indicator keys)."""
+def prepare_database(database_url: str) -> tuple[int, list[str]]:
+    """What a server test needs of a seeded database: (assessment of A, indicator keys)."""
     from cbassess.permissions import instrument_of
 
-    path = tmp_path / "server.sqlite"
-    app = build_app(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
+    app = build_app(database_url)
     a_id = assessment_id(app)
     with app.app_context():
         keys = [i.key for i in instrument_of(db.session.get(Assessment, a_id)).indicators]
         db.engine.dispose()
-    return path, a_id, keys
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return a_id, keys
 
 
 class Server:
     """gunicorn serving create_app() on 127.0.0.1, in its own process group."""
 
-    def __init__(self, database: Path, instance: Path, workers: int = 2, threads: int = 4):
+    def __init__(self, database_url: str, instance: Path, workers: int = 2, threads: int = 4,
+                 **settings: str):
         self.port = free_port()
         instance.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
         env.update({
             "CBASSESS_INSTANCE_PATH": str(instance),
-            "CBASSESS_SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "CBASSESS_SQLALCHEMY_DATABASE_URI": database_url,
             "CBASSESS_RATELIMIT_ENABLED": "false",
         })
+        env.update({f"CBASSESS_{name}": value for name, value in settings.items()})
         self.log = open(instance / "server.log", "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}",
@@ -198,29 +191,44 @@ def in_history(save, revisions: dict[tuple[str, int], dict]) -> bool:
                                                                         save.evidence)
 
 
-def edit_revisions(path: Path) -> dict[tuple[str, int], dict]:
-    """Every "edit" revision in a database file: (indicator, version) -> value after."""
-    with closing(sqlite3.connect(path)) as connection:
-        rows = connection.execute(
-            "SELECT indicator_key, version, after FROM answer_revisions WHERE kind = 'edit'")
-        return {(key, version): json.loads(after) for key, version, after in rows}
+def _rows(database_url: str, query: str) -> list[tuple]:
+    """Rows of a query on a database the test is checking. A SQLite file is opened read-only
+    with sqlite3 itself: the app's engine would switch a backup file to WAL on connecting."""
+    if database_url.startswith("sqlite:///"):
+        location = f"file:{database_url.removeprefix('sqlite:///')}?mode=ro"
+        with closing(sqlite3.connect(location, uri=True)) as connection:
+            return [tuple(row) for row in connection.execute(query)]
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(query))]
+    finally:
+        engine.dispose()
+
+
+def edit_revisions(database_url: str) -> dict[tuple[str, int], dict]:
+    """Every "edit" revision in a database: (indicator, version) -> value after."""
+    rows = _rows(database_url,
+                 "SELECT indicator_key, version, after FROM answer_revisions WHERE kind = 'edit'")
+    return {(key, version): after if isinstance(after, dict) else json.loads(after)
+            for key, version, after in rows}
 
 
 def integrity(path: Path) -> str:
+    """SQLite's own check of a database file ("ok" when intact)."""
     with closing(sqlite3.connect(path)) as connection:
         return connection.execute("PRAGMA integrity_check").fetchone()[0]
 
 
-def answer_versions(path: Path) -> dict[str, int]:
-    with closing(sqlite3.connect(path)) as connection:
-        return dict(connection.execute("SELECT indicator_key, version FROM answers"))
+def answer_versions(database_url: str) -> dict[str, int]:
+    return dict(_rows(database_url, "SELECT indicator_key, version FROM answers"))
 
 
-def history_is_complete(path: Path) -> list[str]:
+def history_is_complete(database_url: str) -> list[str]:
     """Answers whose edit revisions are not exactly versions 1..version (should be none)."""
-    revisions = edit_revisions(path)
+    revisions = edit_revisions(database_url)
     broken = []
-    for key, version in answer_versions(path).items():
+    for key, version in answer_versions(database_url).items():
         found = sorted(v for (k, v) in revisions if k == key)
         if found != list(range(1, version + 1)):
             broken.append(f"{key}: version {version}, revisions {found}")

@@ -26,7 +26,8 @@ from cbassess.models import (
     facilitator_assignments,
 )
 from cbassess.permissions import parse_instrument_row
-from tests.conftest import DATABASE_URL, SHIPPED_KEY
+from tests.conftest import SHIPPED_KEY
+from tests.databases import BACKEND
 
 EXTRA_ROUNDS = 40  # more than a page (PAGE_SIZE 25), so the lists paginate
 EXTRA_ORGANISATIONS = 30
@@ -174,4 +175,4 @@ def test_an_autosave_runs_the_same_statements_whatever_the_data(app, make_browse
     assert large == small
     # The user, the assessment, the answers read under the lock, the update, the revision;
     # on PostgreSQL the assessment's row lock too.
-    assert large <= (6 if DATABASE_URL else 5)
+    assert large <= (6 if BACKEND == "postgresql" else 5)

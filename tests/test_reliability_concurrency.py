@@ -60,10 +60,11 @@ def _worker(port: int, email: str, assessment_id: int, keys: list[str], thread: 
 
 
 @pytest.fixture(scope="module")
-def load_run(tmp_path_factory):
+def load_run(tmp_path_factory, databases):
     """Run the concurrent saves once; the tests below check what they left behind."""
     tmp_path = tmp_path_factory.mktemp("load")
-    database, assessment_id, keys = prepare_database(tmp_path)
+    database = databases.seeded()
+    assessment_id, keys = prepare_database(database)
     own_keys = [k for k in keys if k != SHARED_KEY]
     server = Server(database, tmp_path / "instance")
     saves: list[Save] = []

@@ -27,8 +27,8 @@ TYPED = 'Decree <b>2025-114</b> "endorsed" & signed;\nsecond line — ünïcöd�
 
 
 @pytest.fixture
-def short_app(tmp_path):
-    app = build_app(tmp_path, PERMANENT_SESSION_LIFETIME=LIFETIME_SECONDS)
+def short_app(database_url):
+    app = build_app(database_url, PERMANENT_SESSION_LIFETIME=LIFETIME_SECONDS)
     yield app
     with app.app_context():
         db.engine.dispose()

@@ -26,9 +26,9 @@ def _csp(response) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def responses(tmp_path_factory):
+def responses(databases):
     """A sample of every kind of answer: pages, fragments, errors, files, static."""
-    app = build_app(tmp_path_factory.mktemp("headers"))
+    app = build_app(databases.seeded())
     a_id = assessment_id(app)
     client, respondent = app.test_client(), Browser(app.test_client())
     respondent.login("resp-a@example.org")

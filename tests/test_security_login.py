@@ -20,8 +20,8 @@ LIMIT = 3
 
 
 @pytest.fixture
-def limited_app(tmp_path):
-    app = build_app(tmp_path, RATELIMIT_ENABLED=True, LOGIN_LIMITS=f"{LIMIT} per minute")
+def limited_app(database_url):
+    app = build_app(database_url, RATELIMIT_ENABLED=True, LOGIN_LIMITS=f"{LIMIT} per minute")
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -154,8 +154,8 @@ def test_without_a_trusted_proxy_naming_other_addresses_does_not_escape_the_addr
 
 
 @pytest.fixture
-def app_behind_a_proxy(tmp_path):
-    app = build_app(tmp_path, RATELIMIT_ENABLED=True, LOGIN_LIMITS=f"{LIMIT} per minute",
+def app_behind_a_proxy(database_url):
+    app = build_app(database_url, RATELIMIT_ENABLED=True, LOGIN_LIMITS=f"{LIMIT} per minute",
                     TRUSTED_PROXIES=1)
     yield app
     with app.app_context():
@@ -192,9 +192,9 @@ def test_behind_a_trusted_proxy_a_session_is_bound_to_the_address_the_proxy_reco
                       headers={"X-Forwarded-For": "198.51.100.8"}).status_code == 302
 
 
-def test_the_configured_rate_limit_storage_is_the_one_used(tmp_path):
+def test_the_configured_rate_limit_storage_is_the_one_used(database_url):
     """A shared store (here Memcached, whose client library is not installed) is not
     quietly replaced by per-process memory."""
     with pytest.raises(ConfigurationError, match="pymemcache"):
-        build_app(tmp_path, RATELIMIT_ENABLED=True,
+        build_app(database_url, RATELIMIT_ENABLED=True,
                   RATELIMIT_STORAGE_URI="memcached://127.0.0.1:11211")

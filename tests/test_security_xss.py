@@ -48,10 +48,10 @@ def _poison(node):
 
 
 @pytest.fixture(scope="module")
-def stage(tmp_path_factory):
+def stage(tmp_path_factory, databases):
     """Payloads in every stored text; returns the app, the pages' paths and two sessions."""
     tmp_path = tmp_path_factory.mktemp("xss")
-    app = build_app(tmp_path)
+    app = build_app(databases.seeded())
     document = _poison(yaml.safe_load((DATA / "other-framework.yaml").read_text("utf-8")))
     document["key"] = "xss-check"
     path = tmp_path / "xss-check.yaml"

@@ -10,10 +10,9 @@ from sqlalchemy.exc import IntegrityError
 
 from cbassess.extensions import db
 from cbassess.sqlite_writes import hold_write_lock
-from tests.conftest import DATABASE_URL
 
-pytestmark = pytest.mark.skipif(bool(DATABASE_URL), reason="SQLite's write lock; PostgreSQL "
-                                                           "locks rows instead")
+# SQLite's write lock; PostgreSQL locks the assessment's row instead.
+pytestmark = pytest.mark.sqlite_only
 
 
 def _held(connection) -> bool:

@@ -1,9 +1,10 @@
 """Browser-test fixtures: one live server and one Chromium for the whole session.
 
 The server is the real app (create_app) served by werkzeug on 127.0.0.1 and a free port, in
-a thread, on a temporary SQLite file and instance folder seeded by the app's own `seed-demo`
-command. Chromium is Debian's package at /usr/bin/chromium, driven by Playwright; no browser
-is ever downloaded. Without it the tests are skipped locally, and fail in CI (CI set).
+a thread, on an empty database of the run's backend (tests/databases.py) and a temporary
+instance folder, set up by the app's own `seed-demo` command. Chromium is Debian's package
+at /usr/bin/chromium, driven by Playwright; no browser is ever downloaded. Without it the
+tests are skipped locally, and fail in CI (CI set).
 """
 
 from __future__ import annotations
@@ -37,14 +38,14 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+def live_server(tmp_path_factory, databases) -> Iterator[LiveServer]:
     """The app on a real socket, with the demo data, for the whole session."""
     instance = tmp_path_factory.mktemp("e2e-instance")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CBASSESS_INSTANCE_PATH", str(instance))
         app = create_app({
             "SECRET_KEY": secrets.token_hex(16),
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'e2e.sqlite'}",
+            "SQLALCHEMY_DATABASE_URI": databases.empty(),
             # Every test signs in afresh; the login limits are tested elsewhere.
             "RATELIMIT_ENABLED": False,
         })
