@@ -9,10 +9,8 @@ PORT   ?= 5000
 
 .PHONY: run test lint bench venv clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(STAMP): pyproject.toml scripts/install.sh
+	PYTHON=$(PYTHON) scripts/install.sh test
 	touch $(STAMP)
 
 venv: $(STAMP)

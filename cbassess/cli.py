@@ -12,12 +12,15 @@ from pathlib import Path
 
 import click
 from alembic import command as alembic_command
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from . import answers as answer_store
 from . import backup as backups
+from . import pg_backup as pg_backups
 from .auth import MIN_PASSWORD_LENGTH, hash_password
 from .extensions import db, migrate
 from .instrument import InstrumentError, load_path, shipped_paths
@@ -89,7 +92,7 @@ def init_db_command() -> None:
     """Create or upgrade the database and import the shipped instruments."""
     with _schema_errors():
         init_db()
-    click.echo(f"Database ready at {current_app.config['SQLALCHEMY_DATABASE_URI']}")
+    click.echo(f"Database ready at {db.engine.url.render_as_string(hide_password=True)}")
 
 
 @click.command("create-user")
@@ -261,12 +264,18 @@ def instrument_import(path: str) -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 @with_appcontext
 def backup_command(path: Path) -> None:
-    """Copy the SQLite database to PATH while the app runs (a folder gets a dated file)."""
+    """Copy the database to PATH while the app runs (a folder gets a dated file): SQLite's
+    backup API, or pg_dump on PostgreSQL; the copy is checked before it is kept."""
+    url = db.engine.url
     try:
-        written = backups.backup(backups.sqlite_path(db.engine.url), path)
+        if pg_backups.is_postgresql(url):
+            written = pg_backups.backup(url, path)
+            click.echo(f"Backed up to {written} (pg_restore can read it: ok)")
+        else:
+            written = backups.backup(backups.sqlite_path(url), path)
+            click.echo(f"Backed up to {written} (integrity check: ok)")
     except backups.BackupError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Backed up to {written} (integrity check: ok)")
 
 
 @click.command("restore")
@@ -274,18 +283,37 @@ def backup_command(path: Path) -> None:
 @click.option("--yes", is_flag=True, help="Replace the database without asking.")
 @with_appcontext
 def restore_command(path: Path, yes: bool) -> None:
-    """Replace the SQLite database with the backup at PATH (checked first; the current
-    database is kept beside it)."""
+    """Replace the database with the backup at PATH (checked first; the current database is
+    kept: beside it on SQLite, as a dump beside PATH on PostgreSQL)."""
+    url = db.engine.url
+    postgresql = pg_backups.is_postgresql(url)
     try:
-        database = backups.sqlite_path(db.engine.url)
-        backups.verify(path)
+        if postgresql:
+            where = url.render_as_string(hide_password=True)
+            pg_backups.verify(path)
+        else:
+            where = backups.sqlite_path(url)
+            backups.verify(path)
         if not yes:
-            click.confirm(f"Replace every answer in {database} with the content of {path}?",
+            click.confirm(f"Replace every answer in {where} with the content of {path}?",
                           abort=True)
-        kept = backups.restore(path, database)
+        db.session.remove()
+        db.engine.dispose()  # no connection of ours holds a table the restore replaces
+        kept = pg_backups.restore(url, path) if postgresql else backups.restore(path, where)
     except backups.BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     db.engine.dispose()
-    click.echo(f"Restored {database} from {path}.")
+    click.echo(f"Restored {where} from {path}.")
     if kept:
         click.echo(f"The database as it was before is kept at {kept}.")
+    _say_if_behind()
+
+
+def _say_if_behind() -> None:
+    """A backup from an older version is restored as it was: say how to bring it up to date."""
+    with db.engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    head = ScriptDirectory.from_config(migrate.get_config()).get_current_head()
+    if current != head:
+        click.echo(f"The restored database is at schema revision {current or '0.1.0'}; this "
+                   f"version needs {head}: run `flask --app cbassess db upgrade`.")

@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import create_engine, text
 
-from cbassess import create_app
+from cbassess import PROJECT_ROOT, create_app
 from cbassess.extensions import db
 from cbassess.models import Assessment
 from tests.conftest import PASSWORD, assessment_id, csrf_from
@@ -64,7 +64,9 @@ class Server:
     """gunicorn serving create_app() on 127.0.0.1, in its own process group."""
 
     def __init__(self, database_url: str, instance: Path, workers: int = 2, threads: int = 4,
-                 **settings: str):
+                 argv: list[str] | None = None, **settings: str):
+        """`argv` replaces the gunicorn command (its --bind is added here); `settings` become
+        CBASSESS_* variables."""
         self.port = free_port()
         instance.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
@@ -75,12 +77,14 @@ class Server:
         })
         env.update({f"CBASSESS_{name}": value for name, value in settings.items()})
         self.log = open(instance / "server.log", "wb")  # noqa: SIM115 - closed in stop()
+        if argv is None:
+            argv = [str(VENV_BIN / "gunicorn"), "--workers", str(workers), "--threads",
+                    str(threads), "--worker-class", "gthread", "--graceful-timeout", "2",
+                    "--timeout", "60", "--preload", "cbassess:create_app()"]
         self.process = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(workers), "--threads", str(threads),
-             "--worker-class", "gthread", "--graceful-timeout", "2",
-             "--timeout", "60", "--preload", "cbassess:create_app()"],
+            [*argv[:-1], "--bind", f"127.0.0.1:{self.port}", argv[-1]],
             env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=PROJECT_ROOT,
         )
         self._wait_until_ready()
 

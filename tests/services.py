@@ -50,7 +50,7 @@ class PostgresServer:
     loopback port, trust authentication (reachable from this machine only), durability
     settings off because the cluster is thrown away at the end."""
 
-    user = "cbassess"
+    user = "postgres"  # the superuser, as on a Debian server
 
     def __init__(self) -> None:
         bin_dir = postgres_bin()
