@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from . import sqlite_writes  # noqa: F401  (SQLite writers queue on a lock, see there)
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .url_params import DatabaseIdConverter
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = PROJECT_ROOT / "migrations"
@@ -36,6 +37,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # Before any route is added: every <int:…> is an id the database can hold.
+    app.url_map.converters["int"] = DatabaseIdConverter
     app.config.from_mapping(
         SECRET_KEY=DEFAULT_SECRET,
         SQLALCHEMY_DATABASE_URI="sqlite:///" + str(Path(app.instance_path) / "cbassess.sqlite"),
@@ -54,9 +57,16 @@ def create_app(test_config: dict | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE="en",
         LANGUAGES=LANGUAGES,
         PAGE_SIZE=25,
+        HISTORY_PAGE_SIZE=20,  # revisions per history page (each shows two full texts)
         RATELIMIT_ENABLED=True,
         RATELIMIT_STORAGE_URI="memory://",  # per process: set Redis for one shared count
         LOGIN_LIMITS="10 per minute;50 per hour",
+        # Answer saves per person: typing saves at most once per 0.9 s pause and a choice
+        # once per click, so no one working reaches 4 a second for a minute, or 2 a second
+        # for an hour; a script growing the history without end does (docs/SECURITY.md).
+        SAVE_LIMITS="240 per minute;7200 per hour",
+        # Strict-Transport-Security sent in production (HTTPS only from then on).
+        HSTS="max-age=31536000",
         TRUSTED_PROXIES=0,  # reverse proxies in front whose X-Forwarded-For is believed
     )
     if test_config is None:

@@ -17,7 +17,6 @@ Uses SQLAlchemy but nothing from Flask.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,11 +28,12 @@ from sqlalchemy.orm import Session
 from .instrument import Instrument
 from .models import Answer, AnswerRevision, Assessment, Status
 from .sqlite_writes import hold_write_lock
+from .text_policy import TextRefused, clean, is_blank, refused_characters
 
 EVIDENCE_LIMIT = 20_000
 NOTE_LIMIT = 4_000
 NOT_APPLICABLE = "na"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+ANSWER_PARTS = ("level", "evidence", "note", "version")  # the form fields of one answer
 
 
 class AnswerInputError(ValueError):
@@ -90,26 +90,22 @@ def field_name(indicator_key: str, part: str) -> str:
     return f"{indicator_key}-{part}"
 
 
-def has_control_characters(text: str) -> bool:
-    """True when text holds control characters other than tab and line ends."""
-    return _CONTROL.search(text) is not None
-
-
 def clean_text(indicator_key: str, field: str, value: str, limit: int) -> str:
-    """Normalise line ends and Unicode (NFC) and enforce the limit; refuse control characters.
-
-    NFC makes the same words typed on different keyboards the same stored answer.
-    """
-    if has_control_characters(value):
-        raise AnswerInputError(indicator_key, field,
-                               "contains control characters that cannot be stored")
-    value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
-    if len(value) > limit:
+    """The text as stored (text_policy.clean), or AnswerInputError naming what is wrong."""
+    try:
+        return clean(value, limit)
+    except TextRefused as refused:
+        if refused.reason == "length":
+            raise AnswerInputError(
+                indicator_key, field,
+                f"is {refused.length:,} characters long; the limit is {refused.limit:,}",
+            ) from None
         raise AnswerInputError(
             indicator_key, field,
-            f"is {len(value):,} characters long; the limit is {limit:,}",
-        )
-    return value
+            "contains characters that cannot be stored (" + ", ".join(
+                refused_characters(value)[:5]) + "): control characters, line separators "
+            "or text-direction overrides",
+        ) from None
 
 
 def parse_answer(instrument: Instrument, indicator_key: str,
@@ -141,7 +137,7 @@ def parse_answer(instrument: Instrument, indicator_key: str,
                           form.get(field_name(indicator_key, "evidence"), ""), EVIDENCE_LIMIT)
     note = clean_text(indicator_key, "note",
                       form.get(field_name(indicator_key, "note"), ""), NOTE_LIMIT)
-    if not_applicable and not evidence.strip():
+    if not_applicable and is_blank(evidence):
         raise AnswerInputError(indicator_key, "evidence",
                                "“Not applicable” needs a written justification in the "
                                "evidence field")

@@ -10,7 +10,7 @@ fresh CSRF token, to the address they were first posted to. Nothing is re-sent w
 person pressing the button.
 """
 
-from urllib.parse import urlsplit
+from collections.abc import Iterable
 
 from flask import (
     Blueprint,
@@ -23,6 +23,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -30,24 +31,53 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
+from . import passwords
 from .extensions import db, limiter
 from .models import User
+from .security import CARRIED_POST, accepts
+from .url_params import is_local_path
 
 bp = Blueprint("auth", __name__)
 
-MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
 PASSWORD_METHOD = "scrypt"
 # Compared against when the e-mail is unknown, so a wrong e-mail costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method=PASSWORD_METHOD)
 
 
-def hash_password(password: str) -> str:
-    """Hash with scrypt (memory-hard), refusing passwords under the minimum length."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+def hash_password(password: str, personal: Iterable[str] = ()) -> str:
+    """Hash with scrypt (memory-hard); raises passwords.WeakPassword for a short, common or
+    otherwise guessable password (`personal`: the person's e-mail address and name)."""
+    passwords.check(password, personal)
     return generate_password_hash(password, method=PASSWORD_METHOD)
+
+
+def weakness_message(weakness: passwords.Weakness) -> str:
+    """Why a password is refused, as the person reads it."""
+    Weakness = passwords.Weakness
+    return {
+        Weakness.TOO_SHORT: _("A password needs at least %(n)d characters.",
+                              n=passwords.MIN_LENGTH),
+        Weakness.TOO_LONG: _("A password has at most %(n)d characters.",
+                             n=passwords.MAX_LENGTH),
+        Weakness.PERSONAL: _("This password contains your name or e-mail address, which "
+                             "anyone who knows whose account it is would try first."),
+        Weakness.COMMON: _("This password is one of the most commonly used passwords, or "
+                           "close to one: those are the first that attackers try."),
+        Weakness.REPEATED: _("This password repeats a character or a group of characters "
+                             "(like “aaaa” or “abcabc”), which is quickly guessed."),
+        Weakness.SEQUENCE: _("This password is mostly a sequence (like “abcd” or “1234”), "
+                             "which is quickly guessed."),
+        Weakness.KEYBOARD: _("This password follows the keyboard (like “qwerty” or "
+                             "“asdfgh”), which is quickly guessed."),
+        Weakness.DATE: _("This password is mostly a date or a year, which is quickly "
+                         "guessed."),
+        Weakness.WORDS: _("This password is a common word or name with few changes, which "
+                          "is quickly guessed."),
+        Weakness.GUESSABLE: _("This password is too easy to guess."),
+    }[weakness]
 
 
 class LoginForm(FlaskForm):
@@ -55,26 +85,40 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
 
 
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(_l("Current password"),
+                            validators=[DataRequired(), Length(max=passwords.MAX_LENGTH)])
+    new = PasswordField(_l("New password"), validators=[DataRequired()])
+    confirm = PasswordField(_l("New password again"), validators=[DataRequired()])
+
+    def validate_new(self, field) -> None:
+        found = passwords.weakness(field.data or "",
+                                   (current_user.email, current_user.name or ""))
+        if found is not None:
+            raise ValidationError(weakness_message(found))
+        if field.data == self.current.data:
+            raise ValidationError(_("The new password is the same as the current one."))
+
+    def validate_confirm(self, field) -> None:
+        if field.data != self.new.data:
+            raise ValidationError(_("The two new passwords are not the same."))
+
+
 def _login_limits() -> str:
     return current_app.config["LOGIN_LIMITS"]
 
 
 def _account_key() -> str:
-    return "account:" + (request.form.get("email") or "").strip().lower()[:254]
-
-
-def _is_local_path(target: str | None) -> bool:
-    """A path on this site (not another host, not a scheme-relative URL)."""
-    if not target:
-        return False
-    parts = urlsplit(target)
-    return (not parts.scheme and not parts.netloc and target.startswith("/")
-            and not target.startswith("//") and "\\" not in target)
+    """The account a sign-in (its e-mail field) or a password change (its owner) is for."""
+    email = request.form.get("email")
+    if email is None and current_user.is_authenticated:
+        email = current_user.email
+    return "account:" + (email or "").strip().lower()[:254]
 
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths are followed after sign-in."""
-    return target if _is_local_path(target) else url_for("walk.index")
+    return target if is_local_path(target) else url_for("walk.index")
 
 
 RESUME_PREFIX = "resume:"
@@ -107,18 +151,41 @@ def _carried_fields() -> tuple[list[tuple[str, str]], str]:
               for name, value in request.form.items(multi=True)
               if name.startswith(RESUME_PREFIX)]
     resume_to = request.form.get("resume_to", "")
-    if fields and _is_local_path(resume_to):
+    if fields and is_local_path(resume_to):
         return fields, resume_to
     return [], ""
 
 
+# Shared by both sign-in forms, so carrying a post does not double the attempts allowed.
+_per_address = limiter.shared_limit(_login_limits, scope="sign-in", methods=["POST"])
+_per_account = limiter.shared_limit(_login_limits, scope="sign-in-account", methods=["POST"],
+                                    key_func=_account_key)
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limits, methods=["POST"])
-@limiter.limit(_login_limits, methods=["POST"], key_func=_account_key)
+@_per_address
+@_per_account
 def login():
     """Show the sign-in form; sign the user in on a correct e-mail and password."""
     if current_user.is_authenticated and request.method != "POST":
         return redirect(_safe_next(request.args.get("next")))
+    return _sign_in()
+
+
+@bp.post("/login/resume")
+@accepts(CARRIED_POST)
+@_per_address
+@_per_account
+def login_resume():
+    """The sign-in form that carries a post refused when the session expired.
+
+    A route of its own so that the plain sign-in form keeps its small body budget: this
+    one must take as much as the largest form it may carry (a whole principle page).
+    """
+    return _sign_in()
+
+
+def _sign_in():
     form = LoginForm()
     status = 200
     resume, resume_to = _carried_fields()
@@ -144,11 +211,43 @@ def login():
                            resume_to=resume_to), status
 
 
+@bp.route("/account/password", methods=["GET", "POST"])
+@_per_account
+@login_required
+def change_password():
+    """Change one's own password: the current one, then a new one that is hard to guess.
+
+    Wrong current passwords count against the same limit as wrong sign-ins, so a session
+    left open on a shared computer cannot be used to guess the password either.
+    """
+    form = PasswordChangeForm()
+    status = 200
+    if form.validate_on_submit():
+        user = db.session.get(User, current_user.id)
+        if check_password_hash(user.password_hash, form.current.data):
+            user.password_hash = hash_password(form.new.data, (user.email, user.name or ""))
+            db.session.commit()
+            flash(_("Your password is changed."), "success")
+            return redirect(url_for("walk.index"), 303)
+        form.current.errors.append(_("That is not your current password."))
+    if request.method == "POST":
+        status = 422
+    return render_template("auth/password.html", form=form, min_length=MIN_PASSWORD_LENGTH,
+                           language=str(get_locale() or "en")), status
+
+
 @bp.post("/logout")
 @login_required
 def logout():
-    """Sign out (a POST, so a link on another site cannot sign anyone out)."""
+    """Sign out (a POST, so a link on another site cannot sign anyone out).
+
+    The browser is also told to forget this site's storage, where unsaved drafts are kept
+    (app.js removes them too, for browsers that ignore Clear-Site-Data), so the next person
+    at a shared computer finds nothing of the previous one's.
+    """
     logout_user()
     session.clear()
     flash(_("You are signed out."), "info")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    response.headers["Clear-Site-Data"] = '"storage"'
+    return response

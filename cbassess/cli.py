@@ -21,10 +21,11 @@ from sqlalchemy import select
 from . import answers as answer_store
 from . import backup as backups
 from . import pg_backup as pg_backups
-from .auth import MIN_PASSWORD_LENGTH, hash_password
+from .auth import hash_password
 from .extensions import db, migrate
 from .instrument import InstrumentError, load_path, shipped_paths
 from .models import Assessment, Instrument, Organisation, Role, User
+from .passwords import WeakPassword
 from .schema import SchemaError
 
 DEMO_PASSWORD = "demo-password-2026"
@@ -117,10 +118,9 @@ def create_user_command(email, name, role, organisation_name, country, region, a
     if db.session.scalar(select(User).where(User.email == email)):
         raise click.ClickException(f"a user with e-mail {email} already exists")
     try:
-        password_hash = hash_password(password)
-    except ValueError as exc:
-        raise click.BadParameter(f"at least {MIN_PASSWORD_LENGTH} characters",
-                                 param_hint="--password") from exc
+        password_hash = hash_password(password, (email, name))
+    except WeakPassword as exc:
+        raise click.BadParameter(str(exc), param_hint="--password") from exc
     organisation = None
     if role == Role.RESPONDENT:
         if not organisation_name:

@@ -4,11 +4,17 @@ htmx is configured (base.html) to swap 4xx answers into the page, so the fragmen
 beside the answer that failed; the message is always written for a person.
 """
 
+import math
+import time
+
 from flask import Flask, current_app, render_template, request
 from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 from werkzeug.exceptions import HTTPException
+
+from .extensions import limiter
 
 
 def _render(status: int, title: str, message: str):
@@ -19,10 +25,18 @@ def _render(status: int, title: str, message: str):
     return response, status
 
 
+def _seconds_until_reset() -> int:
+    """Whole seconds until the breached limit lets requests through again (at least 1)."""
+    limit = limiter.current_limit
+    if limit is None:
+        return 60
+    return max(1, math.ceil(limit.reset_at - time.time()))
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        if request.endpoint == "auth.login":
+        if request.endpoint in ("auth.login", "auth.login_resume"):
             # A sign-in form left open too long: a fresh one, keeping any text it carries.
             from .auth import expired_sign_in_form
 
@@ -38,6 +52,15 @@ def init_app(app: Flask) -> None:
         # A fresh token lets app.js retry an autosave after the session was renewed.
         return body, status, {"X-CSRF-Token": generate_csrf()}
 
+    @app.errorhandler(RateLimitExceeded)
+    def too_many(error: RateLimitExceeded):
+        """429 saying when to try again, in words and in Retry-After (RFC 9110)."""
+        wait = _seconds_until_reset()
+        body, status = _render(429, error.name,
+                               _("Too many attempts in a short time. Wait %(n)d seconds and "
+                                 "try again; nothing was lost.", n=wait))
+        return body, status, {"Retry-After": str(wait)}
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         messages = {
@@ -47,7 +70,6 @@ def init_app(app: Flask) -> None:
             405: _("That action is not allowed here."),
             409: _("That cannot be changed now."),
             413: _("What you sent is too large."),
-            429: _("Too many attempts. Wait a minute and try again."),
         }
         message = error.description if getattr(error, "custom", False) else messages.get(
             error.code or 500, error.description)

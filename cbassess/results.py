@@ -7,27 +7,25 @@ never disagree.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, current_app, jsonify, render_template
+from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from .charts import RadarAxis, radar_svg
+from .exports import content_disposition, csv_text, json_stream
 from .extensions import db
-from .models import AnswerRevision, Assessment, Status
+from .models import AnswerRevision, Assessment, Status, User
 from .permissions import assessment_or_404, instrument_of
 from .report import render_pdf
 from .walk import load_answers, scores_of
 
 bp = Blueprint("results", __name__)
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+REVISIONS_PER_BATCH = 500
 
 
 def _report_data(assessment: Assessment) -> dict:
@@ -63,19 +61,20 @@ def results(assessment_id: int):
 def report_pdf(assessment_id: int):
     """The PDF report: cover, summary and chart, each principle's answers, methodology."""
     assessment = assessment_or_404(assessment_id)
+    headers = {"Content-Disposition": _disposition("inline", assessment, "pdf")}
+    if request.method == "HEAD":  # what a GET would send, without rendering the PDF
+        return Response(mimetype="application/pdf", headers=headers)
     data = _report_data(assessment)
     html = render_template("report/report.html", generated=datetime.now(UTC).date(), **data)
-    pdf = render_pdf(html, current_app.static_folder)
-    filename = _filename(assessment, "pdf")
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{filename}"'})
+    return Response(render_pdf(html, current_app.static_folder), mimetype="application/pdf",
+                    headers=headers)
 
 
-def _filename(assessment: Assessment, extension: str) -> str:
-    """An ASCII file name from the administration and round, safe in any header."""
-    stem = f"cbassess-{assessment.organisation.country_code}-{assessment.round_name}"
-    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in stem)
-    return f"{safe.strip('-')[:80]}.{extension}"
+def _disposition(disposition: str, assessment: Assessment, extension: str) -> str:
+    """The download's name from the administration and round, in any script (filename*)."""
+    return content_disposition(
+        disposition, f"cbassess-{assessment.organisation.country_code}-{assessment.round_name}",
+        extension)
 
 
 def _answer_rows(data: dict) -> list[dict]:
@@ -109,15 +108,18 @@ def _answer_rows(data: dict) -> list[dict]:
 @bp.get("/assessments/<int:assessment_id>/export.json")
 @login_required
 def export_json(assessment_id: int):
-    """Every answer, the scores and the full revision history, as JSON."""
+    """Every answer, the scores and the full revision history, as JSON.
+
+    Streamed: the history is read and sent a batch of revisions at a time, so however long
+    it has grown, the reply is never built whole in the server's memory.
+    """
     assessment = assessment_or_404(assessment_id)
+    headers = {"Content-Disposition": _disposition("attachment", assessment, "json")}
+    if request.method == "HEAD":
+        return Response(mimetype="application/json", headers=headers)
     data = _report_data(assessment)
     instrument, scores = data["instrument"], data["scores"]
-    revisions = db.session.scalars(
-        select(AnswerRevision).options(joinedload(AnswerRevision.changed_by))
-        .where(AnswerRevision.assessment_id == assessment.id).order_by(AnswerRevision.id)
-    )
-    body = {
+    head = {
         "assessment": {
             "id": assessment.id,
             "administration": assessment.organisation.name,
@@ -138,22 +140,20 @@ def export_json(assessment_id: int):
                             "total": p.total} for p in scores.principles],
         },
         "answers": _answer_rows(data),
-        "revisions": [{
-            "indicator_key": r.indicator_key, "version": r.version, "kind": r.kind,
-            "changed_by": r.changed_by.email if r.changed_by else None,
-            "changed_at": r.changed_at.isoformat(), "before": r.before, "after": r.after,
-        } for r in revisions],
     }
-    response = jsonify(body)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{_filename(assessment, "json")}"')
-    return response
-
-
-def _csv_cell(value) -> str:
-    """Neutralise text a spreadsheet would run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    revisions = ({
+        "indicator_key": r.indicator_key, "version": r.version, "kind": r.kind,
+        "changed_by": r.email, "changed_at": r.changed_at.isoformat(), "before": r.before,
+        "after": r.after,
+    } for r in db.session.execute(
+        select(AnswerRevision.indicator_key, AnswerRevision.version, AnswerRevision.kind,
+               User.email, AnswerRevision.changed_at, AnswerRevision.before,
+               AnswerRevision.after)
+        .outerjoin(User, User.id == AnswerRevision.changed_by_id)
+        .where(AnswerRevision.assessment_id == assessment.id).order_by(AnswerRevision.id)
+        .execution_options(yield_per=REVISIONS_PER_BATCH)))
+    return Response(stream_with_context(json_stream(head, "revisions", revisions)),
+                    mimetype="application/json", headers=headers)
 
 
 @bp.get("/assessments/<int:assessment_id>/export.csv")
@@ -161,13 +161,12 @@ def _csv_cell(value) -> str:
 def export_csv(assessment_id: int):
     """One row per indicator: key, level, evidence, note, who saved it and when."""
     assessment = assessment_or_404(assessment_id)
-    rows = _answer_rows(_report_data(assessment))
-    buffer = io.StringIO()
+    # One charset parameter: `mimetype` would have Werkzeug add a second one.
+    content_type = "text/csv; charset=utf-8"
+    headers = {"Content-Disposition": _disposition("attachment", assessment, "csv")}
+    if request.method == "HEAD":
+        return Response(content_type=content_type, headers=headers)
     columns = ["principle_key", "indicator_key", "question", "level", "level_label",
                "not_applicable", "evidence", "note", "saved_by", "saved_at"]
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _csv_cell(row[k]) for k in columns})
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{_filename(assessment, "csv")}"'})
+    return Response(csv_text(columns, _answer_rows(_report_data(assessment))),
+                    content_type=content_type, headers=headers)

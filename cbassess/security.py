@@ -2,8 +2,9 @@
 
 The Content-Security-Policy allows no inline script or style: htmx is configured through a
 <meta> tag and app.js, never with inline handlers, and WeasyPrint gets its own locked-down
-fetcher (see report.py). Form bodies must be valid UTF-8 (StrictRequest): anything else is
-refused with a 400 rather than stored altered.
+fetcher (see report.py). Form bodies must be valid UTF-8 (StrictRequest), whether url-encoded
+or multipart: anything else is refused with a 400 rather than stored altered. Each route
+declares the largest body it takes (`accepts`); any other gets a few kilobytes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 from flask import (
     Flask,
     Request,
+    current_app,
     make_response,
     redirect,
     render_template,
@@ -27,11 +29,13 @@ from flask_babel import gettext as _
 from flask_login import session_protected
 from itsdangerous import BadSignature
 from sqlalchemy import bindparam, select
-from werkzeug.exceptions import BadRequest
-from werkzeug.formparser import FormDataParser
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser, MultiPartParser
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .answers import ANSWER_PARTS, EVIDENCE_LIMIT, NOTE_LIMIT
 from .extensions import db, login_manager
+from .instrument import MAX_INDICATORS
 from .models import Account, Organisation, User
 
 
@@ -134,20 +138,77 @@ class InvalidText(BadRequest):
                            "Nothing was saved."))
 
 
-class _StrictFormDataParser(FormDataParser):
-    """Refuses a url-encoded body with invalid UTF-8 instead of quietly rewriting it.
+class TooManyFields(RequestEntityTooLarge):
+    """A form with more fields than the page it claims to come from ever sends."""
 
-    Werkzeug would turn invalid percent-escapes into literal "%XX" text, and raw invalid
-    bytes into an empty form: the first stores what nobody typed, the second reports a
-    missing CSRF token instead of the real problem.
+    custom = True
+
+    def __init__(self) -> None:
+        super().__init__(_("What was sent has more fields than this form can have, so it "
+                           "was not read. Nothing was saved."))
+
+
+@dataclass(frozen=True)
+class BodyBudget:
+    """The most a route's request body may be: bytes read and form fields parsed.
+
+    The body is read and parsed before anything knows who sent it (the CSRF check reads the
+    form, and an expired session's post is read to carry its text through sign-in), so
+    this is the most work anyone, signed in or not, can make the server do with one body.
+    """
+
+    bytes: int
+    fields: int
+
+
+SMALL_FORM = BodyBudget(bytes=8 * 1024, fields=16)
+"""Every route that declares nothing: a sign-in, a button, a short name."""
+
+# One answer's fields at their limits: each character of evidence and note a 4-byte UTF-8
+# character, percent-encoded (12 bytes), plus the level, the version and the field names.
+ONE_ANSWER = BodyBudget(bytes=(EVIDENCE_LIMIT + NOTE_LIMIT) * 12 + 4 * 1024, fields=8)
+# A principle page posted whole (JavaScript off): four fields per indicator, as many
+# indicators as an instrument may have; its bytes are capped by MAX_CONTENT_LENGTH (16 MB).
+ONE_PRINCIPLE = BodyBudget(bytes=16 * 1024 * 1024,
+                           fields=len(ANSWER_PARTS) * MAX_INDICATORS + 8)
+# The sign-in form carrying such a post, refused when the session had expired.
+CARRIED_POST = BodyBudget(bytes=ONE_PRINCIPLE.bytes + SMALL_FORM.bytes,
+                          fields=ONE_PRINCIPLE.fields + SMALL_FORM.fields)
+
+
+def accepts(budget: BodyBudget):
+    """Declare the body a view may receive (place it right under the route decorator)."""
+    def declare(view):
+        view.body_budget = budget
+        return view
+    return declare
+
+
+def body_budget_of(endpoint: str | None) -> BodyBudget:
+    """The budget a view declared with `accepts`, or SMALL_FORM."""
+    view = current_app.view_functions.get(endpoint) if endpoint else None
+    return getattr(view, "body_budget", SMALL_FORM)
+
+
+class _StrictFormDataParser(FormDataParser):
+    """Refuses a form that is not UTF-8, whatever its encoding, instead of altering it.
+
+    Werkzeug would turn invalid percent-escapes into literal "%XX" text, raw invalid bytes
+    in a url-encoded body into an empty form, and invalid bytes in a multipart field into
+    U+FFFD: the first and last store what nobody typed, the second reports a missing CSRF
+    token instead of the real problem. A url-encoded body with more fields than the route's
+    budget is refused before it is split (Werkzeug applies its field limit to multipart
+    bodies only).
     """
 
     def _parse_urlencoded(self, stream, mimetype, content_length, options):
         body = stream.read()
         # A body sent in chunks has no length to refuse up front: Werkzeug stops reading it
-        # at MAX_CONTENT_LENGTH, and reading on from there raises 413 instead of letting
-        # the first 16 MB be acted on.
+        # at the limit, and reading on from there raises 413 instead of letting the part
+        # read so far be acted on.
         stream.read(1)
+        if self.max_form_parts is not None and body.count(b"&") >= self.max_form_parts:
+            raise TooManyFields()
         try:
             items = parse_qsl(body.decode("utf-8"), keep_blank_values=True,
                               encoding="utf-8", errors="strict")
@@ -155,11 +216,57 @@ class _StrictFormDataParser(FormDataParser):
             raise InvalidText() from None
         return stream, self.cls(items), self.cls()
 
+    def _parse_multipart(self, stream, mimetype, content_length, options):
+        parser = _TransparentMultiPartParser(
+            stream_factory=self.stream_factory, max_form_memory_size=self.max_form_memory_size,
+            max_form_parts=self.max_form_parts, cls=self.cls)
+        boundary = options.get("boundary", "").encode("ascii")
+        if not boundary:
+            raise ValueError("Missing boundary")
+        try:
+            form, files = parser.parse(stream, boundary, content_length)
+            # Each value was read as Latin-1, which keeps every byte; now the real decoding.
+            form = self.cls([(name, value.encode("latin-1").decode("utf-8"))
+                             for name, value in form.items(multi=True)])
+        except UnicodeDecodeError:  # in a value, or in a part's headers (Werkzeug's decode)
+            raise InvalidText() from None
+        return stream, form, files
+
+
+class _TransparentMultiPartParser(MultiPartParser):
+    """Werkzeug's multipart parser, handing over each field's bytes unchanged (as Latin-1
+    text) so that _StrictFormDataParser can refuse invalid UTF-8 rather than see U+FFFD."""
+
+    def get_part_charset(self, headers) -> str:
+        return "latin-1"
+
 
 class StrictRequest(Request):
-    """The app's request class: forms must be valid UTF-8."""
+    """The app's request class: forms must be UTF-8 and within their route's budget."""
 
     form_data_parser_class = _StrictFormDataParser
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self._max_content_length is not None:
+            return self._max_content_length
+        ceiling = current_app.config["MAX_CONTENT_LENGTH"]
+        budget = body_budget_of(self.endpoint).bytes
+        return budget if ceiling is None else min(budget, ceiling)
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+    @property
+    def max_form_parts(self) -> int | None:
+        if self._max_form_parts is not None:
+            return self._max_form_parts
+        return body_budget_of(self.endpoint).fields
+
+    @max_form_parts.setter
+    def max_form_parts(self, value: int | None) -> None:
+        self._max_form_parts = value
 
 
 class ClientAddress:
@@ -272,6 +379,10 @@ def init_app(app: Flask) -> None:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "same-origin"
+        if app.config["ENV_NAME"] == "production" and app.config.get("HSTS"):
+            # Browsers then refuse plain HTTP to this host, so a sign-in is never sent in
+            # clear text after the first visit (they ignore the header on plain HTTP).
+            response.headers["Strict-Transport-Security"] = app.config["HSTS"]
         if "HX-Request" not in response.vary and request.endpoint not in (None, "static"):
             response.vary.add("HX-Request")
         if request.endpoint != "static":

@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from . import answers as answer_store
-from . import scoring
-from .extensions import db
+from . import scoring, text_policy
+from .extensions import db, limiter
 from .instrument import Indicator, Principle
 from .instrument import Instrument as InstrumentSpec
 from .models import Answer, AnswerRevision, Assessment, Instrument, Role, Status
@@ -35,10 +35,26 @@ from .permissions import (
     visible_assessments,
 )
 from .scoring import AnswerValue, Scores, score
+from .security import ONE_ANSWER, ONE_PRINCIPLE, accepts
+from .url_params import database_id, page_number
 
 bp = Blueprint("walk", __name__)
 
 ROUND_NAME_LIMIT = 100
+
+
+def _saver() -> str:
+    """Whose saves count together: the signed-in person (an expired session: the address)."""
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return f"address:{request.remote_addr}"
+
+
+# Autosave and the plain page post share one budget per person (SAVE_LIMITS): far above what
+# anyone typing or clicking reaches, it stops a script from growing the history unbounded.
+_per_person_saving = limiter.shared_limit(lambda: current_app.config["SAVE_LIMITS"],
+                                          scope="answer-saves", key_func=_saver,
+                                          methods=["POST"])
 
 
 @dataclass
@@ -126,13 +142,13 @@ def home():
 @login_required
 def index():
     """The assessments the user may see, newest first, a page at a time."""
-    page = request.args.get("page", 1, type=int)
+    page = page_number()
     # Sort and count ids only (an index covers them), then load the one page of rows with
     # their administration and instrument: the sort never carries joined rows.
     order = (Assessment.created_at.desc(), Assessment.id.desc())
     query = visible_assessments(current_user).with_only_columns(Assessment.id).order_by(*order)
     pagination = db.paginate(query, page=page, per_page=current_app.config["PAGE_SIZE"],
-                             error_out=False)
+                             error_out=True)  # 404 past the last page
     pagination.items = list(db.session.scalars(
         select(Assessment)
         .options(joinedload(Assessment.organisation), joinedload(Assessment.instrument_row))
@@ -166,17 +182,10 @@ def create():
     """Start a new assessment (round) for the respondent's administration."""
     if current_user.role != Role.RESPONDENT or current_user.organisation_id is None:
         abort(403)
-    round_name = " ".join((request.form.get("round_name") or "").split())
-    instrument_id = request.form.get("instrument_id", type=int)
+    round_name, error = _round_name(request.form.get("round_name") or "")
+    instrument_id = database_id(request.form.get("instrument_id"))
     instrument = db.session.get(Instrument, instrument_id) if instrument_id else None
-    error = None
-    if not round_name:
-        error = _("Give the round a name, for example “2027 self-assessment”.")
-    elif len(round_name) > ROUND_NAME_LIMIT:
-        error = _("A round name has at most %(n)d characters.", n=ROUND_NAME_LIMIT)
-    elif answer_store.has_control_characters(round_name):
-        error = _("The round name contains characters that cannot be stored.")
-    elif instrument is None:
+    if error is None and instrument is None:
         error = _("Choose an instrument.")
     if error is None:
         assessment = Assessment(organisation_id=current_user.organisation_id,
@@ -194,6 +203,20 @@ def create():
             return redirect(url_for("walk.overview", assessment_id=assessment.id), 303)
     flash(error, "error")
     return index(), 422  # the list again, with the message; nothing was created
+
+
+def _round_name(posted: str) -> tuple[str, str | None]:
+    """The round name as stored, or the reason it cannot be (text_policy's rules)."""
+    try:
+        name = text_policy.clean_line(posted, ROUND_NAME_LIMIT)
+    except text_policy.TextRefused as refused:
+        if refused.reason == "length":
+            return "", _("A round name has at most %(n)d characters.", n=ROUND_NAME_LIMIT)
+        return "", _("The round name contains characters that cannot be stored: control "
+                     "characters, line separators or text-direction overrides.")
+    if text_policy.is_blank(name):
+        return "", _("Give the round a name, for example “2027 self-assessment”.")
+    return name, None
 
 
 @bp.get("/assessments/<int:assessment_id>")
@@ -229,6 +252,8 @@ def _principle_context(assessment: Assessment, instrument: InstrumentSpec, princ
 
 
 @bp.route("/assessments/<int:assessment_id>/principles/<key>", methods=["GET", "POST"])
+@accepts(ONE_PRINCIPLE)
+@_per_person_saving
 @login_required
 def principle_page(assessment_id: int, key: str):
     """A principle's indicators; a POST (JavaScript off) saves them all at once."""
@@ -326,6 +351,8 @@ def indicator_fragment(assessment_id: int, key: str):
 
 
 @bp.post("/assessments/<int:assessment_id>/answers/<key>")
+@accepts(ONE_ANSWER)
+@_per_person_saving
 @login_required
 def autosave(assessment_id: int, key: str):
     """Save one answer. htmx gets its status fragment plus out-of-band progress updates."""
@@ -387,16 +414,18 @@ def _autosave_reply(indicator: Indicator, state: str, message: str | None, statu
 @bp.get("/assessments/<int:assessment_id>/answers/<key>/history")
 @login_required
 def history(assessment_id: int, key: str):
-    """Every change to one answer: who, when, before and after."""
+    """Every change to one answer: who, when, before and after, a page at a time (an answer
+    saved for hours has thousands of versions)."""
     assessment, instrument, indicator = _indicator_or_404(assessment_id, key)
-    revisions = db.session.scalars(
+    pagination = db.paginate(
         select(AnswerRevision).options(joinedload(AnswerRevision.changed_by))
         .where(AnswerRevision.assessment_id == assessment.id,
                AnswerRevision.indicator_key == key)
-        .order_by(AnswerRevision.id.desc())
-    ).all()
+        .order_by(AnswerRevision.id.desc()),
+        page=page_number(), per_page=current_app.config["HISTORY_PAGE_SIZE"],
+        error_out=True)  # 404 past the last page
     return render_template("walk/history.html", assessment=assessment, instrument=instrument,
-                           indicator=indicator, revisions=revisions, language=_language())
+                           indicator=indicator, pagination=pagination, language=_language())
 
 
 @bp.post("/assessments/<int:assessment_id>/submit")

@@ -3,7 +3,10 @@
  * - shows "Saving…" while a save is in flight, and "Not saved" with a Retry button when the
  *   network fails; the typed text always stays in the field;
  * - keeps a copy of unsaved text in this browser (localStorage) until the server has it, and
- *   restores it after a crash or a closed tab, then saves it;
+ *   restores it after a crash or a closed tab, then saves it. A copy belongs to one person
+ *   (data-user on <body>) and to the version of the answer it was typed over: restored over
+ *   a newer version it is saved as a conflict, never silently over someone's change. A saved
+ *   answer, a conflict resolved with "take theirs" and signing out remove the copies;
  * - after a 401 (session expired) it retries when the person comes back to the tab, and after
  *   a refused CSRF token it takes the fresh token the server sent and retries once;
  * - shows save times in the reader's local time.
@@ -18,7 +21,25 @@
 
   function sections() { return document.querySelectorAll("[data-autosave]"); }
   function statusOf(section) { return section.querySelector(".answer-status"); }
-  function draftKey(section) { return DRAFT_PREFIX + section.getAttribute("data-autosave"); }
+  function versionOf(section) {
+    var input = section.querySelector("input[type=hidden][name$='-version']");
+    return input ? input.value : "0";
+  }
+  // "cbassess:draft:u<user>:<assessment>:<indicator>:v" + the version it was typed over.
+  function draftStem(section) {
+    var user = document.body.getAttribute("data-user");
+    return user ? DRAFT_PREFIX + "u" + user + ":" + section.getAttribute("data-autosave") + ":v" : null;
+  }
+  function storedKeys() {
+    var keys = [];
+    try { for (var i = 0; i < localStorage.length; i++) keys.push(localStorage.key(i)); } catch (e) {}
+    return keys;
+  }
+  function draftsOf(section) {
+    var stem = draftStem(section);
+    return stem ? storedKeys().filter(function (key) { return key && key.indexOf(stem) === 0; }) : [];
+  }
+  function removeKeys(keys) { keys.forEach(function (key) { try { localStorage.removeItem(key); } catch (e) {} }); }
 
   function fieldsOf(section) {
     var values = {};
@@ -65,19 +86,47 @@
   }
 
   function saveDraft(section) {
-    try { localStorage.setItem(draftKey(section), JSON.stringify({ at: Date.now(), fields: fieldsOf(section) })); }
+    var stem = draftStem(section);
+    if (!stem) return;
+    var key = stem + versionOf(section);
+    removeKeys(draftsOf(section).filter(function (other) { return other !== key; }));
+    try { localStorage.setItem(key, JSON.stringify({ at: Date.now(), fields: fieldsOf(section) })); }
     catch (e) { /* storage full or disabled: the server save still runs */ }
   }
-  function clearDraft(section) { try { localStorage.removeItem(draftKey(section)); } catch (e) {} }
+  function clearDraft(section) { removeKeys(draftsOf(section)); }
+  // Every draft in this browser, whoever typed it (sign-out, and copies kept by an older
+  // version of this script, which did not record their author).
+  function clearAllDrafts() {
+    removeKeys(storedKeys().filter(function (key) { return key && key.indexOf(DRAFT_PREFIX) === 0; }));
+  }
+  function clearUnownedDrafts() {
+    removeKeys(storedKeys().filter(function (key) {
+      return key && key.indexOf(DRAFT_PREFIX) === 0 && key.indexOf(DRAFT_PREFIX + "u") !== 0;
+    }));
+  }
 
   function save(section) { htmx.trigger(section, "change"); }
   function retryAll() { unsaved.forEach(function (section) { if (document.body.contains(section)) save(section); }); }
 
+  // The newest draft of a section typed over this version of the answer or an older one;
+  // one typed over a version the server does not have is dropped.
+  function draftFor(section) {
+    var stem = draftStem(section), current = Number(versionOf(section)), best = null, stale = [];
+    draftsOf(section).forEach(function (key) {
+      var draft = null;
+      try { draft = JSON.parse(localStorage.getItem(key)); } catch (e) { draft = null; }
+      if (!draft || !draft.fields || Number(key.slice(stem.length)) > current) { stale.push(key); return; }
+      if (!best || draft.at > best.at) best = draft;
+    });
+    removeKeys(stale);
+    return best;
+  }
+
   function restoreDrafts() {
+    clearUnownedDrafts();
     sections().forEach(function (section) {
-      var raw; try { raw = localStorage.getItem(draftKey(section)); } catch (e) { return; }
-      if (!raw) return;
-      var draft; try { draft = JSON.parse(raw); } catch (e) { clearDraft(section); return; }
+      var draft = draftFor(section);
+      if (!draft) return;
       var current = fieldsOf(section), differs = false;
       Object.keys(draft.fields).forEach(function (name) {
         if (current[name] !== draft.fields[name]) differs = true;
@@ -107,6 +156,22 @@
   document.addEventListener("change", function (event) {
     var section = event.target.closest && event.target.closest("[data-autosave]");
     if (section) { unsaved.add(section); saveDraft(section); }
+  });
+
+  // Signing out removes every draft kept in this browser (the reply's Clear-Site-Data does
+  // the same where the browser supports it).
+  document.addEventListener("submit", function (event) {
+    if (event.target.closest && event.target.closest(".js-sign-out")) clearAllDrafts();
+  });
+
+  // "Take theirs" loads the stored answer in place of the section: the text that lost the
+  // conflict must not come back from the browser's copy on the next page load.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var elt = event.detail.elt;
+    var section = elt && elt.closest && elt.closest("[data-autosave]");
+    if (!section || event.detail.requestConfig.verb !== "get" || !event.detail.xhr || event.detail.xhr.status !== 200) return;
+    clearDraft(section);
+    unsaved.delete(section);
   });
 
   document.addEventListener("click", function (event) {

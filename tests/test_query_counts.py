@@ -132,6 +132,11 @@ PAGES = {
 def test_statements_per_page_do_not_grow_with_the_data(app, make_browser, a_id):
     respondent = make_browser("resp-a@example.org")
     assert respondent.autosave(a_id, "PW.1", level=2, evidence="One answer").status_code == 200
+    # A second round and one round a page, so that page 2 exists before the data grows too
+    # (past the last page is 404).
+    assert respondent.post("/assessments", {"round_name": "Second round",
+                                            "instrument_id": "1"}).status_code == 303
+    app.config["PAGE_SIZE"] = 1
     browsers = {"resp-a@example.org": respondent,
                 "fac-a@example.org": make_browser("fac-a@example.org")}
 

@@ -137,7 +137,7 @@ def test_plain_post_after_expiry_answers_401_with_a_sign_in_form_carrying_the_te
     browser, token = expired
     response = _post_page(browser, a_id, token)
     assert response.status_code == 401
-    [form] = [f for f in forms_in(response.text) if f["action"] == "/login"]
+    [form] = [f for f in forms_in(response.text) if f["action"] == "/login/resume"]
     carried = dict(form["fields"])
     assert carried["resume_to"] == f"/assessments/{a_id}/principles/PW"
     for name, value in _principle_form(a_id).items():
@@ -149,7 +149,7 @@ def test_plain_post_after_expiry_answers_401_with_a_sign_in_form_carrying_the_te
 def test_signing_in_from_that_form_offers_to_send_the_text_again(expired, app, a_id):
     browser, token = expired
     [form] = [f for f in forms_in(_post_page(browser, a_id, token).text)
-              if f["action"] == "/login"]
+              if f["action"] == "/login/resume"]
     response = _submit(browser.client, form, email="resp-a@example.org", password=PASSWORD)
     assert response.status_code == 200
     [resend] = [f for f in forms_in(response.text)
@@ -163,7 +163,7 @@ def test_signing_in_from_that_form_offers_to_send_the_text_again(expired, app, a
 def test_sending_it_again_saves_every_answer_typed_before_the_expiry(expired, app, a_id):
     browser, token = expired
     [form] = [f for f in forms_in(_post_page(browser, a_id, token).text)
-              if f["action"] == "/login"]
+              if f["action"] == "/login/resume"]
     page = _submit(browser.client, form, email="resp-a@example.org", password=PASSWORD)
     [resend] = [f for f in forms_in(page.text)
                 if f["action"] == f"/assessments/{a_id}/principles/PW"]
@@ -178,23 +178,23 @@ def test_sending_it_again_saves_every_answer_typed_before_the_expiry(expired, ap
 def test_a_wrong_password_on_that_form_keeps_carrying_the_text(expired, app, a_id):
     browser, token = expired
     [form] = [f for f in forms_in(_post_page(browser, a_id, token).text)
-              if f["action"] == "/login"]
+              if f["action"] == "/login/resume"]
     response = _submit(browser.client, form, email="resp-a@example.org",
                        password="not-the-password")
     assert response.status_code == 401
-    [again] = [f for f in forms_in(response.text) if f["action"] == "/login"]
+    [again] = [f for f in forms_in(response.text) if f["action"] == "/login/resume"]
     assert dict(again["fields"])["resume:PW.1-evidence"] == f"{TYPED} (1)"
 
 
 def test_the_text_survives_a_sign_in_form_that_expired_in_turn(expired, app, a_id):
     browser, token = expired
     [form] = [f for f in forms_in(_post_page(browser, a_id, token).text)
-              if f["action"] == "/login"]
+              if f["action"] == "/login/resume"]
     browser.client.delete_cookie("session")  # the sign-in page was left open too long
     response = _submit(browser.client, form, email="resp-a@example.org", password=PASSWORD)
     assert response.status_code == 400
     assert "The sign-in form had expired" in response.text
-    [again] = [f for f in forms_in(response.text) if f["action"] == "/login"]
+    [again] = [f for f in forms_in(response.text) if f["action"] == "/login/resume"]
     page = _submit(browser.client, again, email="resp-a@example.org", password=PASSWORD)
     [resend] = [f for f in forms_in(page.text)
                 if f["action"] == f"/assessments/{a_id}/principles/PW"]

@@ -53,7 +53,10 @@ ANSWER = {"PW.1-level": "2", "PW.1-evidence": "matrix", "PW.1-note": ""}
 EXPECTED: dict[tuple[str, str], Row] = {
     ("auth.login", "GET"): Row(200, 302, 302, 302, 302, 302),
     ("auth.login", "POST"): everyone(400),  # empty form: public, refused as incomplete
+    ("auth.login_resume", "POST"): everyone(400),  # the same, carrying an expired post
     ("auth.logout", "POST"): everyone(302),
+    ("auth.change_password", "GET"): Row(302, 200, 200, 200, 200, 200),
+    ("auth.change_password", "POST"): Row(302, 422, 422, 422, 422, 422),  # empty form
     ("walk.home", "GET"): everyone(302),
     ("walk.index", "GET"): Row(302, 200, 200, 200, 200, 200),
     ("walk.create", "POST"): Row(401, 303, 303, 403, 403, 403,

@@ -15,6 +15,7 @@ from tests.reliability_helpers import database_rows
 from tests.test_security_authorisation_matrix import EMAILS, EXPECTED, _path, _routes
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+SIGN_IN = ("auth.login", "auth.login_resume")  # sent by a visitor, not a signed-in person
 
 
 def _unsafe_routes(app):
@@ -25,7 +26,7 @@ def _send(browser, a_id, endpoint, method, rule, token, htmx):
     row = EXPECTED[(endpoint, method)]
     path = _path(rule, a_id, row.key)
     data = dict(row.form)
-    if endpoint == "auth.login":  # everything right but the token
+    if endpoint in SIGN_IN:  # everything right but the token
         data = {"email": EMAILS["resp_a"], "password": PASSWORD}
     headers = {"Origin": "http://localhost"}
     if htmx:
@@ -50,7 +51,7 @@ def _refusals(app, a_id, htmx: bool, token_of) -> list[str]:
     browsers = _browsers(app)
     through = []
     for endpoint, method, rule in _unsafe_routes(app):
-        browser = browsers["visitor" if endpoint == "auth.login" else "respondent"]
+        browser = browsers["visitor" if endpoint in SIGN_IN else "respondent"]
         before = database_rows(app)
         response = _send(browser, a_id, endpoint, method, rule, token_of(browser), htmx)
         if response.status_code != 400 or database_rows(app) != before:
@@ -63,8 +64,8 @@ def _refusals(app, a_id, htmx: bool, token_of) -> list[str]:
 
 def test_there_are_state_changing_routes_to_check(app):
     assert {e for e, _, _ in _unsafe_routes(app)} >= {
-        "auth.login", "auth.logout", "walk.create", "walk.principle_page", "walk.autosave",
-        "walk.submit"}
+        "auth.login", "auth.login_resume", "auth.logout", "auth.change_password", "walk.create",
+        "walk.principle_page", "walk.autosave", "walk.submit"}
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["form", "htmx"])

@@ -156,7 +156,7 @@ def test_payload_posted_after_expiry_is_carried_as_text_in_the_sign_in_form(stag
         headers={"Origin": "http://localhost"})
     assert response.status_code == 401
     assert_shown_as_text(response.text)
-    [form] = [f for f in forms_in(response.text) if f["action"] == "/login"]
+    [form] = [f for f in forms_in(response.text) if f["action"] == "/login/resume"]
     assert (f"resume:{PAYLOAD}", PAYLOAD) in form["fields"]
 
 
