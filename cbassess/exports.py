@@ -27,12 +27,10 @@ from urllib.parse import quote
 
 FORMULA_START = "=+-@\uff1d\uff0b\uff0d\uff20"
 CELL_SEPARATORS = ",;\t|\r\n\"'"
-_SPACES = "[ \u00a0]*"
-# The text's beginning, then spaces, then a formula start, a tab or a line end; or a
-# separator, then spaces, then a formula start.
+_SPACES = "[ \u00a0\t\r\n]*"  # some programs trim these before looking at the cell
+# The text's beginning or a separator, then blanks, then a formula start.
 _FORMULA_AT_CELL_START = re.compile(
-    f"(^|[{re.escape(CELL_SEPARATORS)}])({_SPACES})(?=[{re.escape(FORMULA_START)}])"
-    f"|^()({_SPACES})(?=[\t\r\n])")
+    f"(^|[{re.escape(CELL_SEPARATORS)}])({_SPACES})(?=[{re.escape(FORMULA_START)}])")
 
 
 def spreadsheet_cell(value: object) -> object:
@@ -44,8 +42,8 @@ def spreadsheet_cell(value: object) -> object:
         return str(value)
     if isinstance(value, int | float):
         return value
-    return _FORMULA_AT_CELL_START.sub(
-        lambda m: (m.group(1) or "") + (m.group(2) or m.group(4) or "") + "'", str(value))
+    text = _FORMULA_AT_CELL_START.sub(r"\1\2'", str(value))
+    return "'" + text if text.startswith(("\t", "\r", "\n")) else text
 
 
 def csv_text(columns: list[str], rows: Iterable[Mapping[str, object]]) -> str:

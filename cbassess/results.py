@@ -25,7 +25,7 @@ from .walk import load_answers, scores_of
 
 bp = Blueprint("results", __name__)
 
-REVISIONS_PER_BATCH = 500
+REVISIONS_PER_BATCH = 20  # a revision may hold two 20,000-character texts
 
 
 def _report_data(assessment: Assessment) -> dict:
