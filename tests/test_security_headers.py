@@ -157,3 +157,16 @@ def test_production_can_turn_secure_cookies_off_explicitly(tmp_path):
                       "SESSION_COOKIE_SECURE": False,
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite'}"})
     assert app.config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_production_sends_strict_transport_security_on_every_response(tmp_path):
+    from tests.reliability_helpers import build_app
+
+    app = build_app(tmp_path, ENV_NAME="production")
+    client = app.test_client()
+    for path in ("/login", "/healthz", "/static/app.css", "/no-such-page"):
+        assert client.get(path).headers["Strict-Transport-Security"] == "max-age=31536000", path
+
+
+def test_development_sends_no_strict_transport_security(client):
+    assert "Strict-Transport-Security" not in client.get("/login").headers

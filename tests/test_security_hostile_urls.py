@@ -119,7 +119,7 @@ def test_signing_in_with_a_hostile_next_never_gets_a_5xx_nor_leaves_the_site(app
 
 @pytest.mark.parametrize("value", [str(DATABASE_INT_MAX + 1), str(2**63), "9" * 30, "0"])
 def test_ids_outside_the_database_range_match_no_route(app, respondent, value):
-    for endpoint, method, rule in _routes(app):
+    for _endpoint, method, rule in _routes(app):
         if "assessment_id" not in rule.arguments or method not in ("GET", "POST"):
             continue
         path = _path(rule, {"assessment_id": value, "key": "PW.1"})
