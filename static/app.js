@@ -164,15 +164,21 @@
     if (event.target.closest && event.target.closest(".js-sign-out")) clearAllDrafts();
   });
 
-  // "Take theirs" loads the stored answer in place of the section: the text that lost the
-  // conflict must not come back from the browser's copy on the next page load.
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    var elt = event.detail.elt;
-    var section = elt && elt.closest && elt.closest("[data-autosave]");
-    if (!section || event.detail.requestConfig.verb !== "get" || !event.detail.xhr || event.detail.xhr.status !== 200) return;
+  // "Take theirs" loads the stored answer in place of the section, and the text that lost
+  // the conflict must not come back from the browser's copy on the next page load. Clicking
+  // it takes the focus from the field, whose change event sends one more save of that text;
+  // that save is dropped (its reply would remove this link and, with it, the request).
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest(".js-take-theirs");
+    var section = link && link.closest("[data-autosave]");
+    if (!section || !window.htmx) return;
+    event.preventDefault();
+    event.stopPropagation();
     clearDraft(section);
     unsaved.delete(section);
-  });
+    htmx.trigger(section, "htmx:abort");
+    htmx.ajax("GET", link.getAttribute("href"), { source: link, target: "#" + section.id, swap: "outerHTML" });
+  }, true);
 
   document.addEventListener("click", function (event) {
     var section = event.target.closest("[data-autosave]");

@@ -45,7 +45,16 @@ def wait_until(page: Page, condition, what: str, polls: int = 400) -> None:
 
 
 def draft(page: Page, assessment_id: int, key: str) -> str | None:
-    return page.evaluate("(k) => localStorage.getItem(k)", f"cbassess:draft:{assessment_id}:{key}")
+    """The unsaved copy of an answer kept in this browser, whoever typed it, or None."""
+    return page.evaluate("""(part) => {
+        for (let i = 0; i < localStorage.length; i++) {
+            const name = localStorage.key(i);
+            if (name.startsWith("cbassess:draft:") && name.includes(part)) {
+                return localStorage.getItem(name);
+            }
+        }
+        return null;
+    }""", f":{assessment_id}:{key}:v")
 
 
 def test_slow_save_shows_saving_then_saved(page: Page):
