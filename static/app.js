@@ -197,6 +197,13 @@
   document.addEventListener("htmx:beforeRequest", function (event) {
     var section = event.detail.elt;
     if (section.hasAttribute && section.hasAttribute("data-autosave") && event.detail.requestConfig.verb === "post") {
+      // The same values the server has just refused as a conflict (sent again when the
+      // field loses focus on the way to "Keep mine" or "Take theirs"): not sent, so that
+      // the choice offered stays where it is.
+      if (section.dataset.refused && section.dataset.refused === JSON.stringify(fieldsOf(section))) {
+        event.preventDefault();
+        return;
+      }
       setStatus(section, "status--saving", message("saving"));
     }
   });
@@ -207,6 +214,8 @@
     if (event.detail.requestConfig.verb !== "post") return;
     var xhr = event.detail.xhr;
     if (xhr && xhr.status) markInvalid(section, xhr.getResponseHeader("X-Field-Error"));
+    if (xhr && xhr.status === 409) section.dataset.refused = JSON.stringify(fieldsOf(section));
+    else delete section.dataset.refused;
     if (event.detail.successful) {
       unsaved.delete(section);
       clearDraft(section);
