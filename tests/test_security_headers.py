@@ -159,10 +159,8 @@ def test_production_can_turn_secure_cookies_off_explicitly(tmp_path):
     assert app.config["SESSION_COOKIE_SECURE"] is False
 
 
-def test_production_sends_strict_transport_security_on_every_response(tmp_path):
-    from tests.reliability_helpers import build_app
-
-    app = build_app(tmp_path, ENV_NAME="production")
+def test_production_sends_strict_transport_security_on_every_response(database_url):
+    app = build_app(database_url, ENV_NAME="production")
     client = app.test_client()
     for path in ("/login", "/healthz", "/static/app.css", "/no-such-page"):
         assert client.get(path).headers["Strict-Transport-Security"] == "max-age=31536000", path

@@ -94,8 +94,8 @@ def _revisions(app, a_id: int) -> int:
 
 
 @pytest.fixture
-def limited(tmp_path):
-    app = build_app(tmp_path, RATELIMIT_ENABLED=True, SAVE_LIMITS="30 per minute")
+def limited(database_url):
+    app = build_app(database_url, RATELIMIT_ENABLED=True, SAVE_LIMITS="30 per minute")
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -129,8 +129,8 @@ def test_saves_past_the_limit_get_429_with_retry_after_and_save_nothing(limited)
     assert other.autosave(a_id, "PW.2", level=2, evidence="mine").status_code == 200
 
 
-def test_every_429_says_when_to_try_again(tmp_path):
-    app = build_app(tmp_path, RATELIMIT_ENABLED=True, LOGIN_LIMITS="1 per minute")
+def test_every_429_says_when_to_try_again(database_url):
+    app = build_app(database_url, RATELIMIT_ENABLED=True, LOGIN_LIMITS="1 per minute")
     client = app.test_client()
     for _ in range(2):
         page = client.get("/login")
@@ -155,10 +155,10 @@ def test_the_default_save_limit_is_beyond_anyone_typing_or_clicking():
     assert limits["hour"].amount <= 10_000  # still a bound on one account's history
 
 
-def test_a_day_of_human_paced_saves_is_far_below_the_limit(tmp_path):
+def test_a_day_of_human_paced_saves_is_far_below_the_limit(database_url):
     """As many saves as the per-minute limit allows, one after another, all succeed: a
     person saving once per pause never gets near it (measured in saves, not time)."""
-    app = build_app(tmp_path, RATELIMIT_ENABLED=True)
+    app = build_app(database_url, RATELIMIT_ENABLED=True)
     a_id = _a_id(app)
     respondent = _browser(app, "resp-a@example.org")
     minute = next(limit for limit in parse_many(app.config["SAVE_LIMITS"])
