@@ -145,15 +145,32 @@ def export_json(assessment_id: int):
         "indicator_key": r.indicator_key, "version": r.version, "kind": r.kind,
         "changed_by": r.email, "changed_at": r.changed_at.isoformat(), "before": r.before,
         "after": r.after,
-    } for r in db.session.execute(
-        select(AnswerRevision.indicator_key, AnswerRevision.version, AnswerRevision.kind,
-               User.email, AnswerRevision.changed_at, AnswerRevision.before,
-               AnswerRevision.after)
-        .outerjoin(User, User.id == AnswerRevision.changed_by_id)
-        .where(AnswerRevision.assessment_id == assessment.id).order_by(AnswerRevision.id)
-        .execution_options(yield_per=REVISIONS_PER_BATCH)))
+    } for r in _revisions_in_batches(assessment.id))
     return Response(stream_with_context(json_stream(head, "revisions", revisions)),
                     mimetype="application/json", headers=headers)
+
+
+def _revisions_in_batches(assessment_id: int):
+    """An assessment's revisions in id order, read REVISIONS_PER_BATCH at a time.
+
+    Each batch is its own query after the last id seen (keyset), not one server-side cursor:
+    a cursor does not outlive the transaction, and the reply is still being sent after the
+    request's own work has ended.
+    """
+    last_id = 0
+    while True:
+        batch = db.session.execute(
+            select(AnswerRevision.id, AnswerRevision.indicator_key, AnswerRevision.version,
+                   AnswerRevision.kind, User.email, AnswerRevision.changed_at,
+                   AnswerRevision.before, AnswerRevision.after)
+            .outerjoin(User, User.id == AnswerRevision.changed_by_id)
+            .where(AnswerRevision.assessment_id == assessment_id,
+                   AnswerRevision.id > last_id)
+            .order_by(AnswerRevision.id).limit(REVISIONS_PER_BATCH)).all()
+        yield from batch
+        if len(batch) < REVISIONS_PER_BATCH:
+            return
+        last_id = batch[-1].id
 
 
 @bp.get("/assessments/<int:assessment_id>/export.csv")
