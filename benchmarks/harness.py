@@ -96,22 +96,11 @@ class Server:
 
     def worker_pids(self) -> list[int]:
         """Process ids of the gunicorn workers (children of the master)."""
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        try:
-            return [int(pid) for pid in children.read_text().split()]
-        except OSError:
-            return []
+        return child_pids(self.process.pid)
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system) used so far by the master and its live workers."""
-        total = 0
-        for pid in [self.process.pid, *self.worker_pids()]:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / os.sysconf("SC_CLK_TCK")
+        return sum(process_cpu_seconds(pid) for pid in [self.process.pid, *self.worker_pids()])
 
     def stop(self) -> None:
         """Graceful stop (SIGTERM), then kill if it lingers."""
@@ -123,6 +112,38 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+
+
+def child_pids(pid: int) -> list[int]:
+    """Process ids of the children of a (single-threaded) process."""
+    try:
+        return [int(child) for child in
+                Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def process_cpu_seconds(pid: int, reaped_children: bool = False) -> float:
+    """CPU time (user + system) a process has used so far, from /proc (0 if it is gone).
+
+    With `reaped_children`, also that of its children which have exited and been waited for.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if reaped_children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds(data_dir: Path) -> float:
+    """CPU time a PostgreSQL cluster has used so far: the postmaster, its live processes
+    (a backend per pooled connection, the writers) and those that have exited."""
+    postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
+    return (process_cpu_seconds(postmaster, reaped_children=True)
+            + sum(process_cpu_seconds(pid) for pid in child_pids(postmaster)))
 
 
 @contextmanager

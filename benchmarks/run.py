@@ -10,6 +10,8 @@ every figure. The steps (numbered as in docs/PERFORMANCE.md):
 1. autosave under load: wrk (a separate process) drives signed-in htmx saves at 16 and 64
    connections against gunicorn, then the same against benchmarks/bare_app.py (one upsert into
    the same SQLite file) under the same gunicorn configuration;
+1b. the same on PostgreSQL: a throwaway cluster (tests/services.py) seeded the same way, the
+   app and the bare upsert both on it, with the cluster's CPU per request counted too;
 2. server-side render time of a principle page, the overview and the results page, timed in
    this process around the Flask test client (the app's whole dispatch: sign-in, queries,
    templates, after-request hooks; no network);
@@ -35,6 +37,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,9 +46,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import bare_app  # noqa: E402
 import datagen  # noqa: E402
 import harness  # noqa: E402
 import writeup  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from tests.services import PostgresServer  # noqa: E402
 
 PASSWORD = "benchmark-password-2026"
 REPORT_EVIDENCE_BYTES = 1024
@@ -85,27 +93,66 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-class Bench:
-    """One run: a temporary instance folder, its database, and the figures gathered."""
+@contextmanager
+def environment(variables: dict[str, str]) -> Iterator[None]:
+    """`variables` set in os.environ for the block only, as they were before afterwards.
 
-    def __init__(self, profile: Profile, workdir: Path) -> None:
+    create_app reads its CBASSESS_* settings from the environment: one run holds two apps
+    (SQLite and PostgreSQL), and neither's settings may reach the other or a later step.
+    """
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class Bench:
+    """One run: a temporary instance folder, its database, and the figures gathered.
+
+    The database is the instance folder's SQLite file unless `database_url` names another
+    (PostgreSQL); `database_cpu` then gives the database server's CPU seconds so far.
+    """
+
+    def __init__(self, profile: Profile, workdir: Path, database_url: str | None = None,
+                 database_cpu: Callable[[], float] | None = None) -> None:
         self.profile = profile
         self.workdir = workdir
         self.instance = workdir / "instance"
-        self.instance.mkdir()
+        self.instance.mkdir(parents=True)
         self.db_path = self.instance / "cbassess.sqlite"
+        self.database_url = database_url or f"sqlite:///{self.db_path}"
+        self.on_sqlite = database_url is None
+        self.database_cpu = database_cpu
+        self._engine = None
         self.figures: dict = {"profile": profile.name}
-        self.env = {"CBASSESS_INSTANCE_PATH": str(self.instance)}
+        # The database named outright: a URI set in the shell must not reach the run.
+        self.env = {"CBASSESS_INSTANCE_PATH": str(self.instance),
+                    "CBASSESS_SQLALCHEMY_DATABASE_URI": self.database_url}
         (self.instance / "config.py").write_text(
             "# Written by benchmarks/run.py for one run.\n"
             f"SECRET_KEY = {os.urandom(16).hex()!r}\n"
             "# The run signs in a few dozen users from one address within seconds.\n"
             "LOGIN_LIMITS = '10000 per minute'\n")
-        os.environ.update(self.env)
         from cbassess import create_app
 
-        self.app = create_app()
+        with environment(self.env):
+            self.app = create_app()
         self.data_multiplier = 0
+
+    def close(self) -> None:
+        """Give back the connections this process holds (before a database server stops)."""
+        from cbassess.extensions import db
+
+        with self.app.app_context():
+            db.engine.dispose()
+        if self._engine is not None:
+            self._engine.dispose()
 
     # -- data ---------------------------------------------------------------------------------
 
@@ -192,8 +239,17 @@ class Bench:
         return {table: self.count_rows(table) for table in COUNTED_TABLES}
 
     def count_rows(self, table: str) -> int:
-        with sqlite3.connect(self.db_path) as connection:
-            return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        if self.on_sqlite:
+            with sqlite3.connect(self.db_path) as connection:
+                return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        with self.engine().connect() as connection:
+            return connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+    def engine(self):
+        """An engine of this process's own on the database server, for counts."""
+        if self._engine is None:
+            self._engine = create_engine(self.database_url)
+        return self._engine
 
     # -- servers ------------------------------------------------------------------------------
 
@@ -201,7 +257,7 @@ class Bench:
         return harness.Server("cbassess:create_app()", self.env, self.workdir / "gunicorn.log")
 
     def bare_server(self) -> harness.Server:
-        return harness.Server("bare_app:create_app()", {"BARE_DATABASE": str(self.db_path)},
+        return harness.Server("bare_app:create_app()", {"BARE_DATABASE_URL": self.database_url},
                               self.workdir / "gunicorn-bare.log", pythonpath=harness.BENCH_DIR)
 
     def app_targets(self, server: harness.Server) -> Path:
@@ -234,17 +290,26 @@ class Bench:
         """One measured wrk run; checks the saves reached the database."""
         revisions = self.count_rows("answer_revisions")
         cpu = server.cpu_seconds()
+        database_cpu = self.database_cpu() if self.database_cpu else None
         result = harness.run_wrk(server.url, targets, connections,
                                  seconds or self.profile.wrk_seconds)
         # Server CPU per request: unlike req/s, hardly moved by other work on the machine.
         result["server_cpu_ms"] = round(
             (server.cpu_seconds() - cpu) * 1000 / max(result["requests"], 1), 2)
+        if database_cpu is not None:  # a database server does part of the work elsewhere
+            result["database_cpu_ms"] = round(
+                (self.database_cpu() - database_cpu) * 1000 / max(result["requests"], 1), 2)
         result["revisions_written"] = self.count_rows("answer_revisions") - revisions
         return result
 
     # -- steps --------------------------------------------------------------------------------
 
     def step_autosave(self) -> None:
+        say(f"\n[1] Autosave under load (wrk, separate process; {self.profile.rounds} "
+            "alternating rounds of app and bare)")
+        self.figures["autosave"] = self.measure_autosave()
+
+    def measure_autosave(self) -> dict:
         """The app and the bare upsert, both running, measured in alternating rounds.
 
         Other work on a shared machine comes and goes over seconds to minutes: measuring
@@ -253,12 +318,8 @@ class Bench:
         the two runs of a round see the same machine; the ratio is the median of the
         rounds' ratios, and each round's figures are printed and kept.
         """
-        say(f"\n[1] Autosave under load (wrk, separate process; {self.profile.rounds} "
-            "alternating rounds of app and bare)")
         results: dict = {"app": {}, "bare": {}, "rounds": {}, "ratio": {}, "cpu_ratio": {}}
-        with sqlite3.connect(self.db_path) as connection:  # the bare table, created once
-            connection.execute("CREATE TABLE IF NOT EXISTS bare_answers (key VARCHAR(20) "
-                               "PRIMARY KEY, evidence TEXT NOT NULL, version INTEGER NOT NULL)")
+        bare_app.create_table(self.database_url)  # once, before two workers would race
         servers = {"app": self.app_server(), "bare": self.bare_server()}
         with harness.running(servers["app"]), harness.running(servers["bare"]):
             targets = {"app": self.app_targets(servers["app"]), "bare": self.bare_targets()}
@@ -288,7 +349,7 @@ class Bench:
                 results["cpu_ratio"][key] = cpu_ratio(results["app"][key],
                                                       results["bare"][key])
                 say(f"  app/bare throughput at c={connections}: {results['ratio'][key]} "
-                    f"(median of the rounds; server CPU per request, bare/app: "
+                    f"(median of the rounds; CPU per request, bare/app: "
                     f"{results['cpu_ratio'][key]})")
             # Paced: each of 16 connections pauses so that together they offer about half
             # the throughput just measured: the latency of a save on a server not saturated.
@@ -299,11 +360,39 @@ class Bench:
             results["app_paced"] = result
             say(f"  app  c=16 paced ({pause} ms between saves) {_load_line(result)}")
         results["worker_setup"] = _gunicorn_setup()
-        self.figures["autosave"] = results
+        return results
 
     def signed_in_client(self, email: str):
         """A Flask test client signed in as `email`, with its CSRF token."""
         return harness.signed_in_test_client(self.app, email, PASSWORD)
+
+    def step_postgresql(self) -> None:
+        """Step 1 again on PostgreSQL: a cluster of its own, seeded as the SQLite database
+        was, the app and the bare upsert both on it; stopped at the end."""
+        say(f"\n[1b] Autosave under load on PostgreSQL (a cluster of its own on loopback; "
+            f"{self.profile.rounds} alternating rounds of app and bare)")
+        server = PostgresServer()
+        try:
+            bench = Bench(self.profile, self.workdir / "postgresql",
+                          database_url=server.create_database("cbassess"),
+                          database_cpu=lambda: harness.postgres_cpu_seconds(server.data))
+            try:
+                bench.seed()
+                results = bench.measure_autosave()
+                results["server_version"] = bench.database_version()
+                results["data"] = bench.table_counts()
+            finally:
+                bench.close()
+        finally:
+            server.stop()
+        self.figures["postgresql"] = results
+
+    def database_version(self) -> str:
+        """The database's name and version, as the figures say what they were measured on."""
+        if self.on_sqlite:
+            return f"SQLite {sqlite3.sqlite_version}"
+        with self.engine().connect() as connection:
+            return "PostgreSQL " + connection.execute(text("SHOW server_version")).scalar_one()
 
     def step_render(self) -> None:
         say(f"\n[2] Server-side render time, in-process, {self.profile.render_requests} "
@@ -480,8 +569,8 @@ def combine_runs(runs: list[dict]) -> dict:
         "errors": sum(run["errors"] for run in runs),
         "error_kinds": {kind: sum(run["error_kinds"].get(kind, 0) for run in runs)
                         for kind in {k for run in runs for k in run["error_kinds"]}},
-        "server_cpu_ms": round(sum(run["server_cpu_ms"] * run["requests"] for run in runs)
-                               / max(requests, 1), 2),
+        **{name: round(sum(run[name] * run["requests"] for run in runs) / max(requests, 1), 2)
+           for name in ("server_cpu_ms", "database_cpu_ms") if all(name in run for run in runs)},
     }
     if all("revisions_written" in run for run in runs):
         combined["revisions_written"] = sum(run["revisions_written"] for run in runs)
@@ -489,13 +578,26 @@ def combine_runs(runs: list[dict]) -> dict:
 
 
 def cpu_ratio(app: dict, bare: dict) -> float | None:
-    """Bare server CPU per request over the app's: the throughput ratio without the noise."""
-    app_ms, bare_ms = app.get("server_cpu_ms"), bare.get("server_cpu_ms")
+    """Bare CPU per request over the app's: the throughput ratio without the noise.
+
+    The CPU of the servers, and of the database server where there is one: on a machine
+    whose cores all of them share, it is their sum that bounds the throughput.
+    """
+    app_ms, bare_ms = total_cpu_ms(app), total_cpu_ms(bare)
     return round(bare_ms / app_ms, 3) if app_ms and bare_ms else None
+
+
+def total_cpu_ms(result: dict) -> float | None:
+    """Server CPU per request, plus the database server's when it was measured."""
+    if "server_cpu_ms" not in result:
+        return None
+    return result["server_cpu_ms"] + result.get("database_cpu_ms", 0)
 
 
 def _load_line(result: dict) -> str:
     cpu = f"  server CPU {result['server_cpu_ms']} ms/req" if "server_cpu_ms" in result else ""
+    if "database_cpu_ms" in result:
+        cpu += f", database {result['database_cpu_ms']} ms/req"
     return (f"{result['rps']:8.1f} req/s  p50 {result['p50_ms']:6.2f} ms  p99 "
             f"{result['p99_ms']:6.2f} ms  errors {result['errors']}{cpu}")
 
@@ -560,7 +662,8 @@ def main(argv: list[str] | None = None) -> int:
         steps = figures["step_seconds"] = {}
         for name, step in [("seed", bench.seed),
                            ("data", lambda: bench.grow_to(profile.multipliers[0])),
-                           ("autosave", bench.step_autosave), ("render", bench.step_render),
+                           ("autosave", bench.step_autosave),
+                           ("postgresql", bench.step_postgresql), ("render", bench.step_render),
                            ("pdf", bench.step_pdf), ("scale", bench.step_scale)]:
             step_started = time.perf_counter()
             step()

@@ -29,6 +29,15 @@ def goals(figures: dict) -> list[dict]:
     add("autosave p99, 16 connections", f"{p99} ms", "< 50 ms", p99 < 50)
     errors = sum(r["errors"] for r in autosave["app"].values())
     add("autosave errors", errors, "0", errors == 0)
+    if "postgresql" in figures:
+        postgresql = figures["postgresql"]
+        for connections, ratio in postgresql["ratio"].items():
+            sqlite_ratio = autosave["ratio"].get(connections)
+            add(f"PostgreSQL: autosave throughput / bare, {connections} connections", ratio,
+                f"≥ {sqlite_ratio} (SQLite's, this run)",
+                None not in (ratio, sqlite_ratio) and ratio >= sqlite_ratio)
+        errors = sum(r["errors"] for r in postgresql["app"].values())
+        add("PostgreSQL: autosave errors", errors, "0", errors == 0)
     for name, figure in render.items():
         add(f"{name} page render p50", f"{figure['p50_ms']} ms", "< 10 ms",
             figure["p50_ms"] < 10)
@@ -62,10 +71,61 @@ def _table(columns: list[str], rows) -> list[str]:
     return [_row(columns), "|" + "---|" * len(columns), *(_row(row) for row in rows)]
 
 
-def _load_cells(label: str, r: dict) -> list:
+def _load_cells(label: str, r: dict, database_cpu: bool = False) -> list:
     kinds = ", ".join(f"{k} {v}" for k, v in r.get("error_kinds", {}).items())
     return [label, r["connections"], f"{r['rps']:.0f}", r["p50_ms"], r["p90_ms"], r["p99_ms"],
-            f"{r['errors']}{f' ({kinds})' if kinds else ''}", r.get("server_cpu_ms", "–")]
+            f"{r['errors']}{f' ({kinds})' if kinds else ''}", r.get("server_cpu_ms", "–"),
+            *([r.get("database_cpu_ms", "–")] if database_cpu else [])]
+
+
+def _autosave_section(autosave: dict) -> list[str]:
+    """The load table, the rounds table and the ratios of one autosave measurement.
+
+    On a database server, its CPU per request is a column of its own, and the CPU ratio
+    is of the app server's and the database's together.
+    """
+    database_cpu = "database_cpu_ms" in next(iter(autosave["app"].values()))
+    load_rows = []
+    for connections in autosave["app"]:
+        for label, kind in (("cbassess autosave", "app"), ("bare upsert", "bare")):
+            load_rows.append(_load_cells(label, autosave[kind][connections], database_cpu))
+    if "app_paced" in autosave:
+        paced = autosave["app_paced"]
+        load_rows.append(_load_cells(f"cbassess autosave, paced ({paced['pause_ms']} ms pause "
+                                     "per connection)", paced, database_cpu))
+    lines = _table(["server", "connections", "req/s", "p50 ms", "p90 ms", "p99 ms", "errors",
+                    "server CPU ms/request",
+                    *(["database CPU ms/request"] if database_cpu else [])], load_rows)
+
+    def cpu(run: dict) -> str:
+        if database_cpu:
+            return f"{run['server_cpu_ms']} + {run['database_cpu_ms']}"
+        return str(run["server_cpu_ms"])
+
+    lines += ["", "Each figure above is of the rounds together (req/s over their total time, "
+              "latency percentiles the median of the rounds'); the rounds, each an app run "
+              "and a bare run one after the other:", "",
+              *_table(["connections", "round", "app req/s", "bare req/s", "app/bare",
+                       "app p99 ms",
+                       "CPU ms/request (server + database), app" if database_cpu
+                       else "server CPU ms/request, app", "bare"],
+                      ([connections, number, f"{run['app']['rps']:.0f}",
+                        f"{run['bare']['rps']:.0f}", run["ratio"], run["app"]["p99_ms"],
+                        cpu(run["app"]), cpu(run["bare"])]
+                       for connections, rounds in autosave.get("rounds", {}).items()
+                       for number, run in enumerate(rounds, 1)))]
+    lines.append("")
+    lines.append("Throughput app/bare (the median of the rounds' ratios): " + ", ".join(
+        f"{v} at {k} connections" for k, v in autosave["ratio"].items()) + ". "
+        + ("CPU per request of the server and the database together" if database_cpu
+           else "Server CPU per request")
+        + ", bare/app (what the throughput ratio tends to on a machine busy with "
+        "nothing else, as both are CPU-bound): " + ", ".join(
+        f"{v} at {k} connections" for k, v in autosave["cpu_ratio"].items() if v is not None)
+        + ". Revisions written during the measured runs: " + ", ".join(
+        f"{r['revisions_written']:,} for {r['requests']:,} saves"
+        for r in autosave["app"].values()) + ".")
+    return lines
 
 
 def _scale_cells(label: str, r: dict) -> list:
@@ -96,36 +156,18 @@ def markdown(figures: dict) -> str:
                 ([g["name"], g["value"], g["goal"], "met" if g["met"] else "**not met**"]
                  for g in figures["goals"])),
     ]
-    load_rows = []
-    for connections in autosave["app"]:
-        load_rows.append(_load_cells("cbassess autosave", autosave["app"][connections]))
-        load_rows.append(_load_cells("bare upsert", autosave["bare"][connections]))
-    if "app_paced" in autosave:
-        paced = autosave["app_paced"]
-        load_rows.append(_load_cells(f"cbassess autosave, paced ({paced['pause_ms']} ms pause "
-                                     "per connection)", paced))
     lines += ["", "### 1. Autosave under load (wrk, 2 threads, keep-alive)",
-              *_table(["server", "connections", "req/s", "p50 ms", "p90 ms", "p99 ms",
-                       "errors", "server CPU ms/request"], load_rows)]
-    lines += ["", "Each figure above is of the rounds together (req/s over their total time, "
-              "latency percentiles the median of the rounds'); the rounds, each an app run "
-              "and a bare run one after the other:", "",
-              *_table(["connections", "round", "app req/s", "bare req/s", "app/bare",
-                       "app p99 ms", "server CPU ms/request, app", "bare"],
-                      ([connections, number, f"{run['app']['rps']:.0f}",
-                        f"{run['bare']['rps']:.0f}", run["ratio"], run["app"]["p99_ms"],
-                        run["app"]["server_cpu_ms"], run["bare"]["server_cpu_ms"]]
-                       for connections, rounds in autosave.get("rounds", {}).items()
-                       for number, run in enumerate(rounds, 1)))]
-    lines.append("")
-    lines.append("Throughput app/bare (the median of the rounds' ratios): " + ", ".join(
-        f"{v} at {k} connections" for k, v in autosave["ratio"].items()) + ". Server CPU "
-        "per request, bare/app (what the throughput ratio tends to on a machine busy with "
-        "nothing else, as both are CPU-bound): " + ", ".join(
-        f"{v} at {k} connections" for k, v in autosave["cpu_ratio"].items() if v is not None)
-        + ". Revisions written during the measured runs: " + ", ".join(
-        f"{r['revisions_written']:,} for {r['requests']:,} saves"
-        for r in autosave["app"].values()) + ".")
+              *_autosave_section(autosave)]
+    if "postgresql" in figures:
+        postgresql = figures["postgresql"]
+        data = postgresql["data"]
+        lines += ["", "### 1b. Autosave under load on PostgreSQL",
+                  f"{postgresql['server_version']}, a cluster of the run's own on loopback; the "
+                  "same load and rounds as in 1, the app and the bare upsert both on "
+                  "PostgreSQL through psycopg 3. The database held the seeded data "
+                  f"({data['organisations']:,} administrations, {data['assessments']:,} "
+                  f"assessments, {data['answers']:,} answers at the end).", "",
+                  *_autosave_section(postgresql)]
     lines += ["", "### 2. Server-side render time (in-process, Flask test client)",
               *_table(["page", "requests", "p50 ms", "p99 ms", "mean ms", "CPU p50 ms"],
                       ([name, r["n"], r["p50_ms"], r["p99_ms"], r["mean_ms"],

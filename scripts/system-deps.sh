@@ -4,13 +4,13 @@
 #   scripts/system-deps.sh test   the same, plus Chromium for the browser tests, wrk (the
 #                                 benchmark's load generator, run small by the suite), and the
 #                                 PostgreSQL, Redis and nginx servers the tests start on loopback
-#   scripts/system-deps.sh bench  the run packages, plus wrk for `make bench`
+#   scripts/system-deps.sh bench  the run packages, plus wrk and PostgreSQL for `make bench`
 set -euo pipefail
 
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libharfbuzz0b fonts-dejavu-core shared-mime-info)
 case "${1:-run}" in
   test) packages+=(chromium wrk postgresql redis-server nginx-light) ;;
-  bench) packages+=(wrk) ;;
+  bench) packages+=(wrk postgresql) ;;
 esac
 
 missing=()

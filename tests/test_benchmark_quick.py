@@ -3,10 +3,14 @@
 Only that it works is checked: it exits 0, ends with one line of JSON holding every
 figure, and writes its Markdown section. Timings are never asserted here; the figures are
 meaningful only from a full run on a quiet machine (docs/PERFORMANCE.md).
+
+The run measures SQLite and a PostgreSQL cluster of its own whatever the suite's database,
+so it runs once, in the SQLite run of the suite.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -17,14 +21,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import postgres_bin
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 240  # seconds; a smoke run takes well under a minute on a quiet machine
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None,
                     reason="wrk is not installed (scripts/system-deps.sh test installs it)")
+@pytest.mark.skipif(postgres_bin() is None,
+                    reason="PostgreSQL is not installed (scripts/system-deps.sh test installs it)")
 def test_smoke_run_completes_and_reports_every_figure(tmp_path):
     output = tmp_path / "PERFORMANCE.md"
     output.write_text("# Performance\n\nHand-written text stays.\n")
@@ -43,19 +51,53 @@ def test_smoke_run_completes_and_reports_every_figure(tmp_path):
 
     figures = json.loads(out.strip().splitlines()[-1])
     assert figures["profile"] == "smoke"
-    for step in ("autosave", "render", "economy", "pdf", "scale", "goals", "machine"):
+    for step in ("autosave", "postgresql", "render", "economy", "pdf", "scale", "goals",
+                 "machine"):
         assert step in figures, step
-    for server in ("app", "bare"):
-        assert set(figures["autosave"][server]) == {"16", "64"}
-        for run in figures["autosave"][server].values():
-            # Refused saves (a broken sign-in or CSRF header) would be status errors.
-            assert run["requests"] > 0 and "status" not in run["error_kinds"], run
-    assert all(run["revisions_written"] > 0 for run in figures["autosave"]["app"].values())
+    for database in ("autosave", "postgresql"):
+        autosave = figures[database]
+        for server in ("app", "bare"):
+            assert set(autosave[server]) == {"16", "64"}, database
+            for run in autosave[server].values():
+                # Refused saves (a broken sign-in or CSRF header) would be status errors.
+                assert run["requests"] > 0 and "status" not in run["error_kinds"], run
+        assert all(run["revisions_written"] > 0 for run in autosave["app"].values()), database
+        assert set(autosave["ratio"]) == {"16", "64"}, database
+    postgresql = figures["postgresql"]
+    assert postgresql["server_version"].startswith("PostgreSQL ")
+    # The cluster's own processes are measured too: the saves cost it CPU.
+    assert all(run["database_cpu_ms"] > 0 for run in postgresql["app"].values())
+    assert "database_cpu_ms" not in figures["autosave"]["app"]["16"]
     assert set(figures["render"]) == {"principle", "overview", "results"}
     assert figures["pdf"]["pdf_bytes"] > 0
     assert set(figures["scale"]["by_multiplier"]) == {"1x", "2x"}
     assert all(goal.keys() >= {"name", "value", "goal", "met"} for goal in figures["goals"])
+    goal_names = [goal["name"] for goal in figures["goals"]]
+    assert {"PostgreSQL: autosave throughput / bare, 16 connections",
+            "PostgreSQL: autosave throughput / bare, 64 connections"} <= set(goal_names)
 
     written = output.read_text()
     assert "Hand-written text stays." in written
     assert "<!-- benchmark figures: begin" in written and "### Goals" in written
+    assert "### 1b. Autosave under load on PostgreSQL" in written
+
+
+def test_each_database_of_a_run_keeps_its_settings_to_itself(tmp_path, monkeypatch):
+    """The SQLite and the PostgreSQL app of one run each get their own instance folder and
+    database, and neither's CBASSESS_* settings are left in the environment for the steps
+    that follow (the PDF probe and the scale servers inherit it)."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    monkeypatch.setenv("CBASSESS_SQLALCHEMY_DATABASE_URI", "sqlite:////nowhere/from-the-shell")
+    run = importlib.import_module("run")
+    before = dict(os.environ)
+
+    sqlite = run.Bench(run.PROFILES["smoke"], tmp_path / "sqlite")
+    postgresql_url = "postgresql+psycopg://postgres@127.0.0.1:9/cbassess"
+    postgresql = run.Bench(run.PROFILES["smoke"], tmp_path / "postgresql",
+                           database_url=postgresql_url)
+
+    assert dict(os.environ) == before
+    assert sqlite.app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{sqlite.db_path}"
+    assert postgresql.app.config["SQLALCHEMY_DATABASE_URI"] == postgresql_url
+    assert sqlite.app.instance_path != postgresql.app.instance_path
+    assert sqlite.env["CBASSESS_INSTANCE_PATH"] == sqlite.app.instance_path
