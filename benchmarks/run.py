@@ -261,21 +261,31 @@ class Bench:
                               self.workdir / "gunicorn-bare.log", pythonpath=harness.BENCH_DIR)
 
     def app_targets(self, server: harness.Server) -> Path:
-        """Sign every benchmark respondent in over HTTP; one line per (respondent, indicator)."""
-        lines = []
+        """Sign every benchmark respondent in over HTTP; one line per (respondent, indicator).
+
+        The lines go round the respondents (indicator 1 of each, then indicator 2, …): wrk
+        takes them in order, so the saves in flight at one moment are different people's,
+        each in their own assessment, as when many administrations type at once. Ordered
+        person by person, nearly every save in flight was to one assessment, which a
+        database server rightly makes wait for the one before (the assessment's row lock),
+        and the load measured that queue instead of the server.
+        """
+        columns = []
         for email, assessment_id in self.respondent_assessments:
             client = harness.HttpClient(server.url)
             client.login(email, PASSWORD)
-            for key in self.indicator_keys:
-                lines.append("\t".join([client.cookie_header(), client.token,
-                                        f"/assessments/{assessment_id}/answers/{key}", key]))
+            columns.append(["\t".join([client.cookie_header(), client.token,
+                                       f"/assessments/{assessment_id}/answers/{key}", key])
+                            for key in self.indicator_keys])
         path = self.workdir / "targets-app.tsv"
-        path.write_text("\n".join(lines) + "\n")
+        path.write_text("\n".join(itertools.chain.from_iterable(
+            zip(*columns, strict=True))) + "\n")
         return path
 
     def bare_targets(self) -> Path:
-        lines = [f"\t\t/save/B{n}.{k}\tB{n}.{k}" for n in range(self.profile.respondents)
-                 for k in range(len(self.indicator_keys))]
+        """The bare app's rows, in the same order as the app's targets."""
+        lines = [f"\t\t/save/B{n}.{k}\tB{n}.{k}" for k in range(len(self.indicator_keys))
+                 for n in range(self.profile.respondents)]
         path = self.workdir / "targets-bare.tsv"
         path.write_text("\n".join(lines) + "\n")
         return path
@@ -318,7 +328,8 @@ class Bench:
         the two runs of a round see the same machine; the ratio is the median of the
         rounds' ratios, and each round's figures are printed and kept.
         """
-        results: dict = {"app": {}, "bare": {}, "rounds": {}, "ratio": {}, "cpu_ratio": {}}
+        results: dict = {"app": {}, "bare": {}, "rounds": {}, "ratio": {}, "cpu_ratio": {},
+                         "load_average": [os.getloadavg()[0]]}
         bare_app.create_table(self.database_url)  # once, before two workers would race
         servers = {"app": self.app_server(), "bare": self.bare_server()}
         with harness.running(servers["app"]), harness.running(servers["bare"]):
@@ -360,6 +371,7 @@ class Bench:
             results["app_paced"] = result
             say(f"  app  c=16 paced ({pause} ms between saves) {_load_line(result)}")
         results["worker_setup"] = _gunicorn_setup()
+        results["load_average"].append(os.getloadavg()[0])
         return results
 
     def signed_in_client(self, email: str):

@@ -124,7 +124,9 @@ def _autosave_section(autosave: dict) -> list[str]:
         f"{v} at {k} connections" for k, v in autosave["cpu_ratio"].items() if v is not None)
         + ". Revisions written during the measured runs: " + ", ".join(
         f"{r['revisions_written']:,} for {r['requests']:,} saves"
-        for r in autosave["app"].values()) + ".")
+        for r in autosave["app"].values()) + "."
+        + (" Load average (1 min) at the start of this step {:.2f}, at its end {:.2f}.".format(
+            *autosave["load_average"]) if "load_average" in autosave else ""))
     return lines
 
 
