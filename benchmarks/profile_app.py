@@ -1,13 +1,16 @@
 """Profile the autosave and the pages in-process, on the benchmark's data, with pyinstrument.
 
     .venv/bin/pip install pyinstrument
-    .venv/bin/python benchmarks/profile_app.py [--saves 300] [--views 50] [--all]
+    .venv/bin/python benchmarks/profile_app.py [--saves 300] [--views 50] [--all] [--postgresql]
 
 Seeds a temporary instance like `run.py` does (2,000 administrations × 3 rounds, the
 respondents, the facilitator), then profiles signed-in requests through the Flask test
 client: autosaves, a principle page, the overview, the results page and the facilitator's
-list. Prints one call tree each. A running gunicorn worker can be profiled with py-spy
-instead (`py-spy record -p PID`) while `run.py --keep` or wrk drives it.
+list. Prints one call tree each. With --postgresql, the same on a PostgreSQL cluster of its
+own (tests/services.py), seeded with the respondents only: the call trees are of elapsed
+time, so they show the waits for each statement's round trip to the server too. A running
+gunicorn worker can be profiled with py-spy instead (`py-spy record -p PID`) while
+`run.py --keep` or wrk drives it.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ def main() -> int:
     parser.add_argument("--saves", type=int, default=300)
     parser.add_argument("--views", type=int, default=50)
     parser.add_argument("--all", action="store_true", help="show library frames too")
+    parser.add_argument("--postgresql", action="store_true",
+                        help="on a PostgreSQL cluster started for the run, not SQLite")
     args = parser.parse_args()
     try:
         from pyinstrument import Profiler
@@ -39,10 +44,16 @@ def main() -> int:
             from None
 
     workdir = Path(tempfile.mkdtemp(prefix="cbassess-profile-"))
+    server = run.PostgresServer() if args.postgresql else None
     try:
-        bench = run.Bench(run.PROFILES["full"], workdir)
-        bench.seed()
-        bench.grow_to(1)
+        if server:
+            bench = run.Bench(run.PROFILES["full"], workdir,
+                              database_url=server.create_database("cbassess"))
+            bench.seed()
+        else:
+            bench = run.Bench(run.PROFILES["full"], workdir)
+            bench.seed()
+            bench.grow_to(1)
         email, assessment_id = bench.respondent_assessments[0]
         respondent = bench.signed_in_client(email)
         facilitator = bench.signed_in_client("facilitator@bench.example")
@@ -74,7 +85,10 @@ def main() -> int:
             profiler.stop()
             print(f"\n===== {name}: {count} requests =====")
             print(profiler.output_text(unicode=True, color=False, show_all=args.all))
+        bench.close()
     finally:
+        if server:
+            server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
