@@ -100,11 +100,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     babel.init_app(app, locale_selector=select_locale)
 
-    from . import auth, cli, errors, results, security, walk
+    from . import auth, cli, errors, plan, results, security, walk
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(walk.bp)
     app.register_blueprint(results.bp)
+    app.register_blueprint(plan.bp)
     errors.init_app(app)
     security.init_app(app)
     cli.init_app(app)

@@ -242,18 +242,33 @@ class Saved:
     states: dict[str, AnswerState]
 
 
-def _create_missing(connection: Connection, assessment_id: int, keys: list[str]) -> None:
-    """Create empty answer rows with a real upsert, so two first saves never collide."""
+def lock_assessment(connection: Connection, assessment_id: int) -> None:
+    """Take the lock that queues every write to one assessment (answers, submission, its
+    action plan): SQLite's write lock, or elsewhere the assessment's row lock."""
+    if connection.dialect.name == "sqlite":
+        hold_write_lock(connection)
+    else:
+        connection.execute(_LOCK_ASSESSMENT, {"assessment_id": assessment_id})
+
+
+def insert_missing(connection: Connection, table, rows: list[dict],
+                   unique: list[str]) -> None:
+    """Insert rows, skipping any whose `unique` columns already exist: a real upsert, so
+    two first saves of one row never collide."""
     if connection.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    connection.execute(
-        dialect_insert(_answers)
-        .values([{"assessment_id": assessment_id, "indicator_key": key, "version": 0,
-                  "evidence": "", "note": "", "not_applicable": False} for key in keys])
-        .on_conflict_do_nothing(index_elements=["assessment_id", "indicator_key"])
-    )
+    connection.execute(dialect_insert(table).values(rows)
+                       .on_conflict_do_nothing(index_elements=unique))
+
+
+def _create_missing(connection: Connection, assessment_id: int, keys: list[str]) -> None:
+    """Create empty answer rows with a real upsert, so two first saves never collide."""
+    insert_missing(connection, _answers,
+                   [{"assessment_id": assessment_id, "indicator_key": key, "version": 0,
+                     "evidence": "", "note": "", "not_applicable": False} for key in keys],
+                   ["assessment_id", "indicator_key"])
 
 
 def _current(connection: Connection, assessment_id: int, keys: list[str]) \
@@ -296,10 +311,7 @@ def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerIn
     now = datetime.now(UTC)
     try:
         connection = session.connection()
-        if connection.dialect.name == "sqlite":
-            hold_write_lock(connection)
-        else:
-            connection.execute(_LOCK_ASSESSMENT, {"assessment_id": assessment_id})
+        lock_assessment(connection, assessment_id)
         stored, states = _current(connection, assessment_id, keys)
         missing = [key for key in keys if key not in stored]
         if missing:  # first saves only: most saves change an answer that exists

@@ -8,13 +8,14 @@ and its hash), so editing an instrument file never changes an earlier assessment
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -198,3 +199,68 @@ class AnswerRevision(db.Model):
     after: Mapped[dict] = mapped_column(JSON)
 
     changed_by: Mapped[User | None] = relationship()
+
+
+class Action(db.Model):
+    """The planned action for one indicator below its target (cbassess.action_plan).
+
+    A row exists once someone saves the action; until then the plan shows the defaults
+    (target one level up, the next level's descriptor as the action). `version` counts
+    saves, for edit conflicts, as on answers.
+    """
+
+    __tablename__ = "actions"
+    __table_args__ = (UniqueConstraint("assessment_id", "indicator_key",
+                                       name="uq_actions_assessment_indicator"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("assessments.id", ondelete="CASCADE"))
+    indicator_key: Mapped[str] = mapped_column(String(20))
+    target_level: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    due_date: Mapped[date | None] = mapped_column(Date)
+    priority: Mapped[str | None] = mapped_column(String(10))  # None: the suggested one
+    status: Mapped[str] = mapped_column(String(20), default="not_started")
+    progress_note: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    updated_by: Mapped[User | None] = relationship()
+
+
+class ActionRevision(db.Model):
+    """One save of an action (or a refused, conflicting one): who, when, before and after."""
+
+    __tablename__ = "action_revisions"
+    __table_args__ = (Index("ix_action_revisions_assessment_indicator",
+                            "assessment_id", "indicator_key", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"))
+    indicator_key: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(20), default="edit")
+    before: Mapped[dict] = mapped_column(JSON)
+    after: Mapped[dict] = mapped_column(JSON)
+
+    changed_by: Mapped[User | None] = relationship()
+
+
+class ActionComment(db.Model):
+    """A facilitator's comment on an indicator's action (kept even before the action is saved)."""
+
+    __tablename__ = "action_comments"
+    __table_args__ = (Index("ix_action_comments_assessment_indicator",
+                            "assessment_id", "indicator_key", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"))
+    indicator_key: Mapped[str] = mapped_column(String(20))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    author: Mapped[User | None] = relationship()

@@ -53,6 +53,17 @@ def can_answer(user: User, assessment: Assessment | AnswerTarget) -> bool:
     return user.role == Role.RESPONDENT and user.organisation_id == assessment.organisation_id
 
 
+def can_edit_plan(user: User, assessment: Assessment) -> bool:
+    """Respondents of the administration edit its action plan, whatever the status: the
+    plan is the work that follows a submission."""
+    return user.role == Role.RESPONDENT and user.organisation_id == assessment.organisation_id
+
+
+def can_comment_plan(user: User, assessment: Assessment) -> bool:
+    """Facilitators who see the assessment (and admins) comment on its action plan."""
+    return user.role in (Role.FACILITATOR, Role.ADMIN) and can_view(user, assessment)
+
+
 def visible_assessments(user: User) -> Select:
     """A query of the assessments this user may see, for list pages."""
     query = select(Assessment)

@@ -49,6 +49,7 @@ def assessment_page(**request) -> Row:
 
 
 ANSWER = {"PW.1-level": "2", "PW.1-evidence": "matrix", "PW.1-note": ""}
+ACTION = {"description": "Matrix action", "status": "not_started", "version": "0"}
 
 EXPECTED: dict[tuple[str, str], Row] = {
     ("auth.login", "GET"): Row(200, 302, 302, 302, 302, 302),
@@ -74,6 +75,13 @@ EXPECTED: dict[tuple[str, str], Row] = {
     ("results.export_json", "GET"): assessment_page(),
     ("results.export_csv", "GET"): assessment_page(),
     ("healthz", "GET"): everyone(200),
+    ("plan.plan_page", "GET"): assessment_page(),
+    # PW.1 is not rated in the seed: the respondent's save is refused as such (422), and
+    # there is no action to comment on (404); tests/test_action_plan.py covers the rest.
+    ("plan.save", "POST"): Row(401, 422, 404, 403, 404, 403, form=ACTION, htmx=True),
+    ("plan.comment", "POST"): Row(401, 403, 404, 404, 404, 404, form={"comment": "Matrix"},
+                                  htmx=True),
+    ("plan.history", "GET"): assessment_page(),
 }
 
 

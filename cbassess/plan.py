@@ -1,0 +1,217 @@
+"""The action plan pages: the plan grouped by principle, saving one action in place,
+facilitators' comments, and an action's history.
+
+Thin: each view parses, authorises (cbassess.permissions), calls cbassess.action_plan and
+cbassess.action_store, and renders. Each action is its own <form>; with htmx it posts
+itself and the reply replaces exactly it (templates/plan/_action.html), and without
+JavaScript the same form posts and the page comes back.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from . import action_store
+from .action_plan import (
+    ActionInputError,
+    ActionStatus,
+    Plan,
+    Priority,
+    SortOrder,
+    build_plan,
+    parse_action,
+    parse_comment,
+    sorted_plan,
+)
+from .extensions import db
+from .models import Assessment
+from .permissions import assessment_or_404, can_comment_plan, can_edit_plan, instrument_of
+
+bp = Blueprint("plan", __name__)
+
+PRIORITY_LABELS = {Priority.HIGH: _l("High"), Priority.MEDIUM: _l("Medium"),
+                   Priority.LOW: _l("Low")}
+STATUS_LABELS = {ActionStatus.NOT_STARTED: _l("Not started"),
+                 ActionStatus.IN_PROGRESS: _l("In progress"),
+                 ActionStatus.DONE: _l("Done"), ActionStatus.DROPPED: _l("Dropped")}
+SORT_LABELS = {SortOrder.INSTRUMENT: _l("Instrument order"), SortOrder.DUE: _l("Due date"),
+               SortOrder.PRIORITY: _l("Priority")}
+ERRORS = {
+    "unknown_indicator": _l("This indicator does not exist in the assessment's instrument."),
+    "not_rated": _l("Rate this indicator before planning an action for it."),
+    "target_off_scale": _l("The target must be a level of the scale (%(minimum)s to "
+                           "%(maximum)s)."),
+    "target_not_above": _l("The target must be above the current level (%(level)s). To plan "
+                           "nothing, set the status to “Dropped”."),
+    "description_required": _l("Say what will be done."),
+    "control_characters": _l("This text contains characters that cannot be stored."),
+    "too_long": _l("This text is %(length)s characters long; the limit is %(limit)s."),
+    "bad_date": _l("Give the due date as a date (YYYY-MM-DD)."),
+    "date_out_of_range": _l("The due date must fall between 2000 and 2100."),
+    "bad_choice": _l("Choose one of the options offered."),
+    "bad_version": _l("The form's version is invalid; reload the page."),
+    "comment_required": _l("Write a comment before posting it."),
+}
+
+
+def error_message(error: ActionInputError) -> str:
+    return str(ERRORS[error.code]) % error.params if error.params else str(ERRORS[error.code])
+
+
+@bp.app_template_filter("priority_label")
+def priority_label(priority: str) -> str:
+    return str(PRIORITY_LABELS[Priority(priority)])
+
+
+@bp.app_template_filter("action_status_label")
+def action_status_label(status: str) -> str:
+    return str(STATUS_LABELS[ActionStatus(status)])
+
+
+def _language() -> str:
+    return str(get_locale() or "en")
+
+
+def _today():
+    return datetime.now(UTC).date()
+
+
+def current_plan(assessment: Assessment) -> Plan:
+    """The assessment's plan as of today, in the reader's language."""
+    instrument = instrument_of(assessment)
+    return build_plan(instrument, action_store.answer_levels(db.session, assessment.id),
+                      action_store.load_actions(db.session, assessment.id), _today(),
+                      _language(), action_store.load_comments(db.session, assessment.id))
+
+
+def _context(assessment: Assessment, **extra) -> dict:
+    context = dict(assessment=assessment, instrument=instrument_of(assessment),
+                   language=_language(), editable=can_edit_plan(current_user, assessment),
+                   commentable=can_comment_plan(current_user, assessment),
+                   priorities=list(Priority), statuses=list(ActionStatus),
+                   errors={}, posted={}, conflicts={})
+    context.update(extra)
+    return context
+
+
+def _sort_order() -> SortOrder:
+    try:
+        return SortOrder(request.args.get("sort", SortOrder.INSTRUMENT))
+    except ValueError:
+        return SortOrder.INSTRUMENT
+
+
+@bp.get("/assessments/<int:assessment_id>/actions")
+@login_required
+def plan_page(assessment_id: int):
+    """The plan, grouped by principle, sorted as asked; editable in place by respondents."""
+    assessment = assessment_or_404(assessment_id)
+    order = _sort_order()
+    return render_template("plan/plan.html", plan=sorted_plan(current_plan(assessment), order),
+                           order=order, sort_labels=SORT_LABELS, **_context(assessment)), \
+        200, {"Vary": "HX-Request"}
+
+
+def _planned_or_404(assessment: Assessment, key: str):
+    plan = current_plan(assessment)
+    action = plan.action(key)
+    if action is None:
+        abort(404)
+    return plan, action
+
+
+@bp.post("/assessments/<int:assessment_id>/actions/<key>")
+@login_required
+def save(assessment_id: int, key: str):
+    """Save one action. htmx gets the action back (saved, or with the error or the
+    conflict); without JavaScript, a redirect to it, or the page with the error."""
+    assessment = assessment_or_404(assessment_id)
+    if not can_edit_plan(current_user, assessment):
+        abort(403)
+    instrument = instrument_of(assessment)
+    levels = action_store.answer_levels(db.session, assessment.id)
+    answer = levels.get(key)
+    if instrument.indicator(key) is None:
+        abort(404)
+    status, error, conflict = 200, None, None
+    try:
+        item = parse_action(instrument, key, answer.level if answer else None, request.form)
+        action_store.save_action(db.session, assessment.id, item, current_user.id)
+    except ActionInputError as failure:
+        status, error = 422, (failure.field, error_message(failure))
+    except action_store.ActionConflict as refused:
+        conflict = refused.current
+        status, error = 409, ("version", _(
+            "%(who)s saved this action after you opened the page. Their version is shown "
+            "below; your text is still in the form: save again to replace theirs.",
+            who=conflict.updated_by or _("someone")))
+    except action_store.AssessmentGone:
+        abort(404)
+    if status == 200 and not request.headers.get("HX-Request"):
+        flash(_("The action for %(key)s is saved.", key=key), "success")
+        return redirect(url_for("plan.plan_page", assessment_id=assessment.id,
+                                _anchor=f"action-{key}"), 303)
+    plan = current_plan(assessment)
+    action = plan.action(key)  # None: the indicator is not rated (any more)
+    if status != 200 and not request.headers.get("HX-Request"):
+        flash(_("Nothing was saved: correct the action marked below.") if action else error[1],
+              "error")
+    extra = {}
+    if status != 200:
+        extra = dict(errors={key: error}, posted={key: request.form},
+                     conflicts={key: conflict} if conflict else {})
+    context = _context(assessment, **extra)
+    if request.headers.get("HX-Request"):
+        if action is None:
+            return render_template("plan/_action_gone.html", message=error[1]), status
+        return render_template("plan/_action.html", action=action, saved_now=status == 200,
+                               **context), status
+    return render_template("plan/plan.html", plan=plan, order=SortOrder.INSTRUMENT,
+                           sort_labels=SORT_LABELS, **context), status
+
+
+@bp.post("/assessments/<int:assessment_id>/actions/<key>/comments")
+@login_required
+def comment(assessment_id: int, key: str):
+    """A facilitator's comment on one action; htmx gets the action's comments back."""
+    assessment = assessment_or_404(assessment_id)
+    if not can_comment_plan(current_user, assessment):
+        abort(403)
+    _, action = _planned_or_404(assessment, key)
+    try:
+        body = parse_comment(request.form)
+    except ActionInputError as failure:
+        message = error_message(failure)
+        if request.headers.get("HX-Request"):
+            return render_template("plan/_comments.html", action=action, comment_error=message,
+                                   **_context(assessment)), 422
+        flash(message, "error")
+        return redirect(url_for("plan.plan_page", assessment_id=assessment.id,
+                                _anchor=f"action-{key}"), 303)
+    action_store.add_comment(db.session, assessment.id, key, current_user.id, body)
+    if request.headers.get("HX-Request"):
+        _, action = _planned_or_404(assessment, key)
+        return render_template("plan/_comments.html", action=action, **_context(assessment))
+    flash(_("Your comment is posted."), "success")
+    return redirect(url_for("plan.plan_page", assessment_id=assessment.id,
+                            _anchor=f"action-{key}"), 303)
+
+
+@bp.get("/assessments/<int:assessment_id>/actions/<key>/history")
+@login_required
+def history(assessment_id: int, key: str):
+    """Every save of one action: who, when, before and after (refused saves included)."""
+    assessment = assessment_or_404(assessment_id)
+    instrument = instrument_of(assessment)
+    indicator = instrument.indicator(key)
+    if indicator is None:
+        abort(404)
+    return render_template("plan/history.html", indicator=indicator,
+                           revisions=action_store.load_history(db.session, assessment.id, key),
+                           **_context(assessment))
