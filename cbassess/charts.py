@@ -163,3 +163,76 @@ def radar_svg(
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar: its label, its value (None: no score yet) and, optionally, a second value
+    drawn beside it (a validated level beside the claimed one, say)."""
+
+    label: str
+    value: float | None
+    comparison: float | None = None
+
+
+_BAR = 'fill="#0b3a5d"'
+_BAR_COMPARISON = 'fill="#b58a1b"'
+_BAR_LABEL = 'font-size="13" fill="#1b2430"'
+_BAR_VALUE = 'font-size="12" fill="#1b2430"'
+
+
+def bar_svg(bars: Sequence[Bar], levels: Sequence[int], title: str,
+            comparison_label: str | None = None, width: int = 640) -> str:
+    """An accessible horizontal bar chart of one value per row on the scale `levels`.
+
+    The SVG has role="img" and a <title> (`title`, which should carry the figures: a PDF
+    reader gives it as the chart's text alternative); each bar is labelled with its value,
+    or "–" when it has none. With comparison values, a thinner second bar sits under each.
+    """
+    if not bars:
+        raise ValueError("a bar chart needs at least one bar")
+    minimum, maximum = min(levels), max(levels)
+    if maximum <= minimum:
+        raise ValueError("the scale's maximum must be above its minimum")
+    label_width, value_width, row = 230, 50, 34
+    has_comparison = any(b.comparison is not None for b in bars)
+    if has_comparison:
+        row = 44
+    plot = width - label_width - value_width
+    top = 26
+    height = top + row * len(bars) + 8
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="bars" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-labelledby="bars-title">',
+        f'<title id="bars-title">{escape(title)}</title>',
+    ]
+    for level in levels:
+        x = label_width + plot * (level - minimum) / (maximum - minimum)
+        parts.append(f'<line x1="{x:g}" y1="{top - 6}" x2="{x:g}" y2="{height - 8}" '
+                     f'{_SPOKE}/>')
+        parts.append(f'<text x="{x:g}" y="{top - 10}" text-anchor="middle" {_TICK}>'
+                     f'{level}</text>')
+    for index, bar in enumerate(bars):
+        y = top + index * row
+        lines = _wrap(bar.label, 30)[:2]
+        for n, line in enumerate(lines):
+            line_y = y + 14 + n * 15 - (len(lines) - 1) * 6
+            parts.append(f'<text x="{label_width - 10}" y="{line_y:g}" text-anchor="end" '
+                         f'{_BAR_LABEL}>{escape(line)}</text>')
+        for value, style, offset, thickness in (
+                (bar.value, _BAR, 4, 18 if not has_comparison else 16),
+                (bar.comparison, _BAR_COMPARISON, 24, 10)):
+            if style is _BAR_COMPARISON and not has_comparison:
+                continue
+            length = 0.0 if value is None else plot * (value - minimum) / (maximum - minimum)
+            if length > 0:
+                parts.append(f'<rect x="{label_width}" y="{y + offset}" width="{length:.1f}" '
+                             f'height="{thickness}" {style}/>')
+            text = "–" if value is None else f"{value:.2f}"
+            parts.append(f'<text x="{label_width + length + 6:.1f}" '
+                         f'y="{y + offset + thickness - 4}" {_BAR_VALUE}>{text}</text>')
+    if has_comparison and comparison_label:
+        parts.append(f'<text x="{width - 4}" y="{height - 2}" text-anchor="end" {_TICK}>'
+                     f'{escape(comparison_label)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

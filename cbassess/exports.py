@@ -1,7 +1,9 @@
-"""Files people download: spreadsheet cells made safe, CSV text, JSON streamed, file names.
+"""Files people download: spreadsheet cells made safe, CSV text, XLSX workbooks, JSON
+streamed, file names, and the rows they hold (answers, actions, the portfolio).
 
-No Flask. Every export that spreadsheet programs open (the CSV today, XLSX and portfolio
-exports to come) writes each text cell through `spreadsheet_cell`, so the rule lives here once.
+No Flask. Every export that spreadsheet programs open (CSV, XLSX, the portfolio) writes each
+text cell through `spreadsheet_cell`, so the rule lives here once. Rows are built from the
+same data as the report (cbassess.results gathers it), so the files and the PDF agree.
 
 The rule (OWASP's CSV-injection guidance, applied to every position a cell can start at):
 a spreadsheet runs a cell as a formula when it starts with = + - @ (or their full-width
@@ -22,8 +24,19 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from urllib.parse import quote
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from .action_plan import Plan
+from .instrument import Instrument
+from .scoring import Scores
 
 FORMULA_START = "=+-@\uff1d\uff0b\uff0d\uff20"
 CELL_SEPARATORS = ",;\t|\r\n\"'"
@@ -91,3 +104,189 @@ def content_disposition(disposition: str, stem: str, extension: str) -> str:
     ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_name).strip("-")[:120] or "download"
     return (f'{disposition}; filename="{ascii_name}.{extension}"; '
             f"filename*=UTF-8''{quote(f'{name}.{extension}', safe=_ATTR_CHARS)}")
+
+
+ANSWER_COLUMNS = ("principle_key", "indicator_key", "question", "level", "level_label",
+                  "not_applicable", "evidence", "note", "saved_by", "saved_at")
+ACTION_COLUMNS = ("principle_key", "indicator_key", "question", "level", "target",
+                  "description", "owner", "due_date", "priority", "priority_suggested",
+                  "status", "overdue", "progress_note")
+WRAPPED = {"question", "evidence", "note", "description", "progress_note"}
+
+
+def answer_rows(instrument: Instrument, answers: Mapping, language: str) -> list[dict]:
+    """One row per indicator in the instrument's order: the level, its label, evidence,
+    note, who saved it and when. `answers` maps keys to objects read like an Answer."""
+    rows = []
+    for principle in instrument.principles:
+        for indicator in principle.indicators:
+            answer = answers.get(indicator.key)
+            level = answer.level if answer else None
+            rows.append({
+                "principle_key": principle.key,
+                "principle": principle.title.get(language),
+                "indicator_key": indicator.key,
+                "question": indicator.question.get(language),
+                "level": level,
+                "level_label": (instrument.scale.level(level).label.get(language)
+                                if level is not None else None),
+                "descriptor": (indicator.descriptors[level].get(language)
+                               if level is not None and level in indicator.descriptors
+                               else None),
+                "not_applicable": bool(answer and answer.not_applicable),
+                "evidence": answer.evidence if answer else "",
+                "note": answer.note if answer else "",
+                "version": answer.version if answer else 0,
+                "saved_by": (answer.updated_by.email
+                             if answer and answer.updated_by else None),
+                "saved_at": (answer.updated_at.isoformat()
+                             if answer and answer.updated_at else None),
+            })
+    return rows
+
+
+def action_rows(plan: Plan, language: str) -> list[dict]:
+    """One row per planned action, grouped by principle, with every default applied."""
+    return [{
+        "principle_key": group.principle.key,
+        "principle": group.principle.title.get(language),
+        "indicator_key": action.key,
+        "question": action.indicator.question.get(language),
+        "level": action.level,
+        "target": action.target,
+        "description": action.description,
+        "owner": action.owner,
+        "due_date": action.due_date.isoformat() if action.due_date else None,
+        "priority": str(action.priority),
+        "priority_suggested": str(action.suggested_priority),
+        "status": str(action.status),
+        "overdue": action.overdue,
+        "progress_note": action.progress_note,
+        "saved": action.saved,
+        "version": action.version,
+        "comments": [{"author": c.author, "body": c.body,
+                      "created_at": c.created_at.isoformat()} for c in action.comments],
+    } for group in plan.groups for action in group.actions]
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One worksheet: a title, the column keys with their headings, and the rows."""
+
+    title: str
+    columns: Sequence[str]
+    headings: Mapping[str, str]
+    rows: Sequence[Mapping]
+
+
+_HEADER_FILL = PatternFill("solid", fgColor="0B3A5D")
+_HEADER_FONT = Font(bold=True, color="FFFFFF")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_TOP = Alignment(vertical="top")
+
+
+def _xlsx_value(value):
+    """A cell value openpyxl can store: neutralised, dates as dates, no illegal characters."""
+    if isinstance(value, date | datetime):
+        return value
+    value = spreadsheet_cell(value)
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
+
+
+def xlsx_bytes(summary: Sequence[tuple[str, object]], sheets: Sequence[Sheet],
+               summary_title: str) -> bytes:
+    """A workbook: a summary sheet of label/value pairs, then one sheet per table, each
+    with a bold frozen header row, wrapped long text and sensible column widths."""
+    workbook = Workbook()
+    first = workbook.active
+    first.title = summary_title[:31]
+    for label, value in summary:
+        first.append([_xlsx_value(label), _xlsx_value(value)])
+        first.cell(first.max_row, 1).font = Font(bold=True)
+        first.cell(first.max_row, 2).alignment = _WRAP
+    first.column_dimensions["A"].width = 34
+    first.column_dimensions["B"].width = 90
+    for sheet in sheets:
+        worksheet = workbook.create_sheet(sheet.title[:31])
+        worksheet.append([sheet.headings.get(c, c) for c in sheet.columns])
+        for cell in worksheet[1]:
+            cell.fill, cell.font, cell.alignment = _HEADER_FILL, _HEADER_FONT, _WRAP
+        for row in sheet.rows:
+            worksheet.append([_xlsx_value(row.get(c)) for c in sheet.columns])
+        for index, column in enumerate(sheet.columns, start=1):
+            letter = get_column_letter(index)
+            worksheet.column_dimensions[letter].width = 60 if column in WRAPPED else 16
+            alignment = _WRAP if column in WRAPPED else _TOP
+            for (cell,) in worksheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.alignment = alignment
+        worksheet.freeze_panes = "A2"
+        worksheet.auto_filter.ref = worksheet.dimensions
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def scores_summary(scores: Scores) -> dict:
+    """The scores as JSON-ready data."""
+    return {
+        "average": scores.average, "weakest_link": scores.weakest,
+        "completeness": scores.completeness,
+        "principles": [{"key": p.key, "average": p.average, "weakest_link": p.weakest,
+                        "weakest_link_label": p.weakest_label, "answered": p.answered,
+                        "total": p.total} for p in scores.principles],
+    }
+
+
+@dataclass(frozen=True)
+class PortfolioEntry:
+    """One assessment of a portfolio, with its scores."""
+
+    administration: str
+    country_code: str
+    region: str
+    round_name: str
+    instrument_key: str
+    instrument_version: str
+    status: str
+    created_at: datetime
+    instrument: Instrument
+    scores: Scores
+
+
+def portfolio_table(entries: Sequence[PortfolioEntry], language: str) \
+        -> tuple[list[str], dict[str, str], list[dict]]:
+    """Columns, headings and one row per assessment, the principle averages as columns.
+
+    Principles are matched by key across instruments (a column per key, in the order they
+    are first met, headed by its title); an assessment whose instrument lacks a principle
+    leaves its column empty.
+    """
+    columns = ["administration", "country_code", "region", "round", "instrument",
+               "instrument_version", "status", "created_at", "answered", "total",
+               "completeness_percent", "overall_average", "overall_weakest_link"]
+    headings: dict[str, str] = {}
+    principle_columns: list[str] = []
+    rows = []
+    for entry in entries:
+        row = {
+            "administration": entry.administration, "country_code": entry.country_code,
+            "region": entry.region, "round": entry.round_name,
+            "instrument": entry.instrument_key, "instrument_version": entry.instrument_version,
+            "status": entry.status, "created_at": entry.created_at.date().isoformat(),
+            "answered": entry.scores.answered, "total": entry.scores.total,
+            "completeness_percent": round(entry.scores.completeness * 100, 1),
+            "overall_average": (round(entry.scores.average, 2)
+                                if entry.scores.average is not None else None),
+            "overall_weakest_link": entry.scores.weakest,
+        }
+        for principle in entry.instrument.principles:
+            column = f"{principle.key}_average"
+            if column not in principle_columns:
+                principle_columns.append(column)
+                headings[column] = f"{principle.key} {principle.title.get(language)}"
+            average = entry.scores.principle(principle.key).average
+            row[column] = round(average, 2) if average is not None else None
+        rows.append(row)
+    return columns + principle_columns, headings, rows

@@ -1,46 +1,113 @@
-"""Results, the PDF report and the CSV/JSON exports of one assessment.
+"""Results, the report (options, browser preview, PDF) and the exports of one assessment,
+and the portfolio export.
 
-All four read the same things (the instrument the assessment was taken on, its answers and
-their scores), assembled once by `_report_data`, so the page, the PDF and the files can
-never disagree.
+All of them read the same things (the instrument the assessment was taken on, its answers,
+their scores and the action plan), assembled once by `_report_data`, so the page, the
+PDF and the files can never disagree. The files themselves are built by cbassess.exports
+and the PDF by cbassess.report.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
-from flask_babel import get_locale
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
-from .charts import RadarAxis, radar_svg
-from .exports import content_disposition, csv_text, json_stream
+from . import action_store, exports
+from .action_plan import Plan, build_plan, top_actions
+from .charts import Bar, RadarAxis, bar_svg, radar_svg
+from .exports import content_disposition
 from .extensions import db
-from .models import AnswerRevision, Assessment, Status, User
-from .permissions import assessment_or_404, instrument_of
-from .report import render_pdf
+from .models import Answer, AnswerRevision, Assessment, Role, Status, User
+from .permissions import (
+    assessment_or_404,
+    instrument_of,
+    parse_instrument_row,
+    visible_assessments,
+)
+from .report import ReportOptions, render_pdf, text_direction
+from .scoring import AnswerValue, score, weakest_areas
 from .walk import load_answers, scores_of
 
 bp = Blueprint("results", __name__)
+log = logging.getLogger(__name__)
 
 REVISIONS_PER_BATCH = 20  # a revision may hold two 20,000-character texts
 
 
-def _report_data(assessment: Assessment) -> dict:
+@bp.app_template_filter("text_direction")
+def _text_direction(text: str) -> str:
+    return text_direction(text or "")
+
+
+def _language() -> str:
+    return str(get_locale() or "en")
+
+
+def _plan(assessment: Assessment, instrument, answers: dict, language: str) -> Plan:
+    levels = {key: AnswerValue(a.level, a.not_applicable) for key, a in answers.items()}
+    return build_plan(instrument, levels, action_store.load_actions(db.session, assessment.id),
+                      datetime.now(UTC).date(), language,
+                      action_store.load_comments(db.session, assessment.id))
+
+
+def _report_data(assessment: Assessment, language: str | None = None,
+                 with_plan: bool = True) -> dict:
+    """Everything the results page, the report and the exports show, in one language (the
+    results page shows no action plan and reads none)."""
+    language = language or _language()
     instrument = instrument_of(assessment)
     answers = load_answers(assessment.id)
     scores = scores_of(instrument, answers)
-    language = str(get_locale() or "en")
-    axes = [RadarAxis(_axis_label(p.title.get(language), scores.principle(p.key).average),
-                      scores.principle(p.key).average)
-            for p in instrument.principles]
+    averages = [(p, scores.principle(p.key).average) for p in instrument.principles]
+    figures = "; ".join(
+        _("%(title)s %(value)s", title=p.title.get(language),
+          value=f"{average:.2f}" if average is not None else _("no score yet"))
+        for p, average in averages)
+    scale = _("scale %(min)d–%(max)d", min=instrument.scale.minimum,
+              max=instrument.scale.maximum)
+    axes = [RadarAxis(_axis_label(p.title.get(language), average), average)
+            for p, average in averages]
     chart = radar_svg(axes, instrument.scale.values,
-                      title=f"{instrument.title.get(language)} — {assessment.round_name}")
+                      title=_("Radar chart of the average level per principle (%(scale)s): "
+                              "%(figures)s", scale=scale, figures=figures))
+    bars = bar_svg([Bar(p.title.get(language), average) for p, average in averages],
+                   instrument.scale.values,
+                   title=_("Bar chart of the average level per principle (%(scale)s): "
+                           "%(figures)s", scale=scale, figures=figures))
+    plan = _plan(assessment, instrument, answers, language) if with_plan else None
     return dict(assessment=assessment, instrument=instrument, answers=answers, scores=scores,
-                chart=chart, language=language,
+                chart=chart, bars=bars, language=language, plan=plan,
+                top_actions=top_actions(plan) if plan else [],
+                weakest_areas=weakest_areas(scores.indicators),
+                worked_example=_worked_example(instrument, scores),
                 validated=assessment.status == Status.VALIDATED)
+
+
+def _worked_example(instrument, scores) -> dict:
+    """The methodology annex's example: the first principle with at least two rated levels
+    (its real figures), else a made-up principle rated 1, 3, 2 and 2."""
+    for principle in instrument.principles:
+        levels = [i.level for i in scores.indicators
+                  if i.principle_key == principle.key and i.level is not None]
+        if len(levels) >= 2:
+            return dict(title=principle.title, levels=levels, real=True)
+    return dict(title=None, levels=[1, 3, 2, 2], real=False)
 
 
 def _axis_label(title: str, average: float | None) -> str:
@@ -51,23 +118,82 @@ def _axis_label(title: str, average: float | None) -> str:
 @bp.get("/assessments/<int:assessment_id>/results")
 @login_required
 def results(assessment_id: int):
-    """Scores two ways, the radar chart with its table, strengths and gaps."""
+    """Scores two ways, the charts with their table, strengths and gaps, the downloads."""
     assessment = assessment_or_404(assessment_id)
-    return render_template("results/results.html", **_report_data(assessment))
+    return render_template("results/results.html", **_report_data(assessment, with_plan=False))
+
+
+def _options() -> ReportOptions:
+    return ReportOptions.from_query(request.args, current_app.config["LANGUAGES"], _language())
+
+
+def _report_html(assessment: Assessment, options: ReportOptions, preview: bool = False) -> str:
+    """The report's HTML in the language chosen: the PDF's source and the preview alike."""
+    with force_locale(options.language):
+        data = _report_data(assessment, options.language)
+        stylesheet = url_for("static", filename="report.css") if preview else "report.css"
+        return render_template("report/report.html", options=options, preview=preview,
+                               stylesheet=stylesheet, sections=options.sections,
+                               generated=datetime.now(UTC).date(), **data)
+
+
+@bp.get("/assessments/<int:assessment_id>/report")
+@login_required
+def report_options(assessment_id: int):
+    """The options form: full or summary, evidence, notes, language; preview or download."""
+    assessment = assessment_or_404(assessment_id)
+    return render_template("results/report_options.html", assessment=assessment,
+                           options=_options(), languages=current_app.config["LANGUAGES"],
+                           language=_language())
+
+
+@bp.get("/assessments/<int:assessment_id>/report/preview")
+@login_required
+def report_preview(assessment_id: int):
+    """The report's very HTML in the browser, with the print layout simulated on screen."""
+    assessment = assessment_or_404(assessment_id)
+    return _report_html(assessment, _options(), preview=True)
+
+
+@bp.get("/assessments/<int:assessment_id>/report/prepare")
+@login_required
+def report_prepare(assessment_id: int):
+    """Render the PDF into the cache and answer with its download link (htmx); the page
+    shows an indicator meanwhile, and a failure comes back as a sentence, not a file."""
+    assessment = assessment_or_404(assessment_id)
+    if request.method == "HEAD":  # never render a PDF for a HEAD
+        return Response(mimetype="text/html")
+    options = _options()
+    try:
+        pdf = render_pdf(_report_html(assessment, options), current_app.static_folder)
+    except Exception:
+        log.exception("PDF report of assessment %s failed", assessment.id)
+        return render_template("results/_report_ready.html", failed=True,
+                               assessment=assessment, options=options), 500
+    return render_template("results/_report_ready.html", failed=False, size=len(pdf),
+                           assessment=assessment, options=options)
 
 
 @bp.get("/assessments/<int:assessment_id>/report.pdf")
 @login_required
 def report_pdf(assessment_id: int):
-    """The PDF report: cover, summary and chart, each principle's answers, methodology."""
+    """The PDF report with the options asked for (from the cache when nothing changed)."""
     assessment = assessment_or_404(assessment_id)
     headers = {"Content-Disposition": _disposition("inline", assessment, "pdf")}
     if request.method == "HEAD":  # what a GET would send, without rendering the PDF
         return Response(mimetype="application/pdf", headers=headers)
-    data = _report_data(assessment)
-    html = render_template("report/report.html", generated=datetime.now(UTC).date(), **data)
-    return Response(render_pdf(html, current_app.static_folder), mimetype="application/pdf",
-                    headers=headers)
+    options = _options()
+    html = _report_html(assessment, options)
+    try:
+        pdf = render_pdf(html, current_app.static_folder)
+    except Exception:
+        log.exception("PDF report of assessment %s failed", assessment.id)
+        return render_template(
+            "error.html", code=500, title=_("The PDF report could not be made"),
+            message=_("Something went wrong while laying out the report. Nothing was "
+                      "downloaded. Try again, or try the summary report; if it keeps "
+                      "failing, tell your administrator.")), 500
+    return Response(pdf, mimetype="application/pdf", headers=headers)
 
 
 def _disposition(disposition: str, assessment: Assessment, extension: str) -> str:
@@ -77,41 +203,13 @@ def _disposition(disposition: str, assessment: Assessment, extension: str) -> st
         extension)
 
 
-def _answer_rows(data: dict) -> list[dict]:
-    instrument, answers = data["instrument"], data["answers"]
-    language = data["language"]
-    rows = []
-    for principle in instrument.principles:
-        for indicator in principle.indicators:
-            answer = answers.get(indicator.key)
-            level = answer.level if answer else None
-            rows.append({
-                "principle_key": principle.key,
-                "principle": principle.title.get(language),
-                "indicator_key": indicator.key,
-                "question": indicator.question.get(language),
-                "level": level,
-                "level_label": (instrument.scale.level(level).label.get(language)
-                                if level is not None else None),
-                "not_applicable": bool(answer and answer.not_applicable),
-                "evidence": answer.evidence if answer else "",
-                "note": answer.note if answer else "",
-                "version": answer.version if answer else 0,
-                "saved_by": (answer.updated_by.email
-                             if answer and answer.updated_by else None),
-                "saved_at": (answer.updated_at.isoformat()
-                             if answer and answer.updated_at else None),
-            })
-    return rows
-
-
 @bp.get("/assessments/<int:assessment_id>/export.json")
 @login_required
 def export_json(assessment_id: int):
-    """Every answer, the scores and the full revision history, as JSON.
+    """Every answer, the scores, the action plan and the full histories, as JSON.
 
-    Streamed: the history is read and sent a batch of revisions at a time, so however long
-    it has grown, the reply is never built whole in the server's memory.
+    Streamed: the answers' history is read and sent a batch of revisions at a time, so
+    however long it has grown, the reply is never built whole in the server's memory.
     """
     assessment = assessment_or_404(assessment_id)
     headers = {"Content-Disposition": _disposition("attachment", assessment, "json")}
@@ -132,21 +230,22 @@ def export_json(assessment_id: int):
         },
         "instrument": {"key": instrument.key, "version": instrument.version,
                        "content_hash": instrument.content_hash},
-        "scores": {
-            "average": scores.average, "weakest_link": scores.weakest,
-            "completeness": scores.completeness,
-            "principles": [{"key": p.key, "average": p.average, "weakest_link": p.weakest,
-                            "weakest_link_label": p.weakest_label, "answered": p.answered,
-                            "total": p.total} for p in scores.principles],
-        },
-        "answers": _answer_rows(data),
+        "scores": exports.scores_summary(scores),
+        "answers": exports.answer_rows(instrument, data["answers"], data["language"]),
+        "actions": exports.action_rows(data["plan"], data["language"]),
+        "action_revisions": [{
+            "indicator_key": r.indicator_key, "version": r.version, "kind": r.kind,
+            "changed_by": r.changed_by.display_name if r.changed_by else None,
+            "changed_at": r.changed_at.isoformat(), "before": r.before, "after": r.after,
+        } for key in sorted({a.key for a in data["plan"].actions})
+            for r in reversed(action_store.load_history(db.session, assessment.id, key))],
     }
     revisions = ({
         "indicator_key": r.indicator_key, "version": r.version, "kind": r.kind,
         "changed_by": r.email, "changed_at": r.changed_at.isoformat(), "before": r.before,
         "after": r.after,
     } for r in _revisions_in_batches(assessment.id))
-    return Response(stream_with_context(json_stream(head, "revisions", revisions)),
+    return Response(stream_with_context(exports.json_stream(head, "revisions", revisions)),
                     mimetype="application/json", headers=headers)
 
 
@@ -173,17 +272,119 @@ def _revisions_in_batches(assessment_id: int):
         last_id = batch[-1].id
 
 
+# One charset parameter: `mimetype` would have Werkzeug add a second one.
+CSV = "text/csv; charset=utf-8"
+
+
 @bp.get("/assessments/<int:assessment_id>/export.csv")
 @login_required
 def export_csv(assessment_id: int):
     """One row per indicator: key, level, evidence, note, who saved it and when."""
     assessment = assessment_or_404(assessment_id)
-    # One charset parameter: `mimetype` would have Werkzeug add a second one.
-    content_type = "text/csv; charset=utf-8"
     headers = {"Content-Disposition": _disposition("attachment", assessment, "csv")}
     if request.method == "HEAD":
-        return Response(content_type=content_type, headers=headers)
-    columns = ["principle_key", "indicator_key", "question", "level", "level_label",
-               "not_applicable", "evidence", "note", "saved_by", "saved_at"]
-    return Response(csv_text(columns, _answer_rows(_report_data(assessment))),
-                    content_type=content_type, headers=headers)
+        return Response(content_type=CSV, headers=headers)
+    data = _report_data(assessment)
+    rows = exports.answer_rows(data["instrument"], data["answers"], data["language"])
+    return Response(exports.csv_text(list(exports.ANSWER_COLUMNS), rows), content_type=CSV,
+                    headers=headers)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _headings() -> dict[str, str]:
+    return {"principle_key": _("Principle"), "indicator_key": _("Indicator"),
+            "question": _("Question"), "level": _("Level"), "level_label": _("Level name"),
+            "not_applicable": _("Not applicable"), "evidence": _("Evidence"),
+            "note": _("Note"), "saved_by": _("Saved by"), "saved_at": _("Saved at"),
+            "target": _("Target"), "description": _("Action"), "owner": _("Owner"),
+            "due_date": _("Due date"), "priority": _("Priority"),
+            "priority_suggested": _("Suggested priority"), "status": _("Status"),
+            "overdue": _("Overdue"), "progress_note": _("Progress note")}
+
+
+@bp.get("/assessments/<int:assessment_id>/export.xlsx")
+@login_required
+def export_xlsx(assessment_id: int):
+    """A workbook: the summary, every answer, the action plan."""
+    assessment = assessment_or_404(assessment_id)
+    headers = {"Content-Disposition": _disposition("attachment", assessment, "xlsx")}
+    if request.method == "HEAD":
+        return Response(mimetype=XLSX, headers=headers)
+    data = _report_data(assessment)
+    instrument, scores, language = data["instrument"], data["scores"], data["language"]
+    summary: list[tuple[str, object]] = [
+        (_("Administration"), assessment.organisation.name),
+        (_("Round"), assessment.round_name),
+        (_("Instrument"), f"{instrument.title.get(language)} ({instrument.version})"),
+        (_("Instrument fingerprint (SHA-256)"), instrument.content_hash),
+        (_("Status"), assessment.status),
+        (_("Answered"), f"{scores.answered}/{scores.total}"),
+        (_("Overall average"), round(scores.average, 2) if scores.average is not None
+         else None),
+        (_("Overall weakest link"), scores.weakest),
+    ] + [(p.title.get(language), round(scores.principle(p.key).average, 2)
+          if scores.principle(p.key).average is not None else None)
+         for p in instrument.principles]
+    headings = _headings()
+    body = exports.xlsx_bytes(summary, [
+        exports.Sheet(_("Answers"), exports.ANSWER_COLUMNS, headings,
+                      exports.answer_rows(instrument, data["answers"], language)),
+        exports.Sheet(_("Action plan"), exports.ACTION_COLUMNS, headings,
+                      exports.action_rows(data["plan"], language)),
+    ], _("Summary"))
+    return Response(body, mimetype=XLSX, headers=headers)
+
+
+@bp.get("/portfolio/export.xlsx")
+@login_required
+def portfolio_xlsx():
+    """The portfolio as a workbook (see `_portfolio`)."""
+    return _portfolio("xlsx")
+
+
+@bp.get("/portfolio/export.csv")
+@login_required
+def portfolio_csv():
+    """The portfolio as CSV (see `_portfolio`)."""
+    return _portfolio("csv")
+
+
+def _portfolio(extension: str) -> Response:
+    """A row per assessment the facilitator or admin can see, principle averages as columns."""
+    if current_user.role not in (Role.FACILITATOR, Role.ADMIN):
+        abort(403)
+    stamp = datetime.now(UTC).date().isoformat()
+    headers = {"Content-Disposition": content_disposition(
+        "attachment", f"cbassess-portfolio-{stamp}", extension)}
+    if request.method == "HEAD":
+        return Response(content_type=CSV if extension == "csv" else XLSX, headers=headers)
+    language = _language()
+    assessments = list(db.session.scalars(
+        visible_assessments(current_user)
+        .options(joinedload(Assessment.organisation), joinedload(Assessment.instrument_row))
+        .order_by(Assessment.created_at, Assessment.id)))
+    levels: dict[int, dict[str, AnswerValue]] = {a.id: {} for a in assessments}
+    if assessments:
+        for assessment_id, key, level, na in db.session.execute(
+                select(Answer.assessment_id, Answer.indicator_key, Answer.level,
+                       Answer.not_applicable)
+                .where(Answer.assessment_id.in_(list(levels)))):
+            levels[assessment_id][key] = AnswerValue(level, bool(na))
+    entries = []
+    for assessment in assessments:
+        instrument = parse_instrument_row(assessment.instrument_row)
+        entries.append(exports.PortfolioEntry(
+            assessment.organisation.name, assessment.organisation.country_code,
+            assessment.organisation.region, assessment.round_name, instrument.key,
+            instrument.version, assessment.status, assessment.created_at, instrument,
+            score(instrument, levels[assessment.id])))
+    columns, headings, rows = exports.portfolio_table(entries, language)
+    if extension == "csv":
+        return Response(exports.csv_text(columns, rows), content_type=CSV, headers=headers)
+    headings = {**{c: c.replace("_", " ").capitalize() for c in columns}, **headings}
+    body = exports.xlsx_bytes([(_("Assessments"), len(rows)), (_("Exported"), stamp)],
+                              [exports.Sheet(_("Portfolio"), columns, headings, rows)],
+                              _("Summary"))
+    return Response(body, mimetype=XLSX, headers=headers)

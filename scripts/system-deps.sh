@@ -2,7 +2,8 @@
 # Install the Debian packages cbassess needs, only those missing.
 #   scripts/system-deps.sh run    WeasyPrint's libraries and fonts (Noto: the PDF report covers
 #                                 Latin, Arabic, Cyrillic, Chinese and Japanese)
-#   scripts/system-deps.sh test   the same, plus Chromium for the browser tests, wrk (the
+#   scripts/system-deps.sh test   the same, plus Chromium for the browser tests, poppler-utils
+#                                 (pdftoppm: pictures of report pages), wrk (the
 #                                 benchmark's load generator, run small by the suite), and the
 #                                 PostgreSQL, Redis and nginx servers the tests start on loopback
 #   scripts/system-deps.sh bench  the run packages, plus wrk and PostgreSQL for `make bench`
@@ -10,7 +11,7 @@ set -euo pipefail
 
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libharfbuzz0b fonts-dejavu-core fonts-noto-core fonts-noto-cjk shared-mime-info)
 case "${1:-run}" in
-  test) packages+=(chromium wrk postgresql redis-server nginx-light) ;;
+  test) packages+=(chromium wrk postgresql redis-server nginx-light poppler-utils) ;;
   bench) packages+=(wrk postgresql) ;;
 esac
 

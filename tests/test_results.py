@@ -58,14 +58,14 @@ def test_pdf_report_contains_administration_principles_and_evidence(respondent, 
     assert "Décret n° 2025-114 — ministère" in text
     assert "Таможенный кодекс" in text
     assert "not validated" in text
-    assert "Methodology" in text
+    assert "Annex: methodology" in text
 
 
 def test_pdf_report_is_a4_with_page_numbers(respondent, a_id):
     reader = PdfReader(io.BytesIO(respondent.get(f"/assessments/{a_id}/report.pdf").data))
     box = reader.pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (595, 842)
-    assert f"Page 2 / {len(reader.pages)}" in reader.pages[1].extract_text()
+    assert f"Page 2 of {len(reader.pages)}" in reader.pages[1].extract_text()
 
 
 def test_pdf_report_escapes_user_text(respondent, a_id):

@@ -334,3 +334,13 @@ def test_progress_finds_a_principle_by_key():
     quick = progress(OTHER, answers({"RM.1": 3}))
     assert quick.principle("RM").answered == 1
     assert quick.principle("TF").answered == 0
+
+
+def test_weakest_areas_list_every_indicator_tied_at_the_cut_off():
+    from cbassess.scoring import IndicatorScore, weakest_areas
+    levels = [("A.1", 0), ("A.2", 1), ("A.3", 2), ("A.4", 2), ("A.5", 2), ("A.6", 4),
+              ("A.7", 4), ("A.8", 3), ("A.9", 4), ("A.10", 3)]
+    indicators = [IndicatorScore(key, "A", level, False) for key, level in levels]
+    weakest = weakest_areas(indicators, count=3)
+    assert [i.key for i in weakest] == ["A.1", "A.2", "A.3", "A.4", "A.5"]
+    assert weakest_areas(indicators[:1]) == ()
