@@ -22,7 +22,7 @@ from cbassess.models import Assessment
 from cbassess.permissions import instrument_of
 from cbassess.report import ReportOptions, render_document
 from tests.conftest import pdf_text
-from tests.report_data import FORMULA, SCRIPTS, fill
+from tests.report_data import SCRIPTS, fill
 
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts" / "report"
 

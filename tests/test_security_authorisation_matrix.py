@@ -82,6 +82,13 @@ EXPECTED: dict[tuple[str, str], Row] = {
     ("plan.comment", "POST"): Row(401, 403, 404, 404, 404, 404, form={"comment": "Matrix"},
                                   htmx=True),
     ("plan.history", "GET"): assessment_page(),
+    ("results.report_options", "GET"): assessment_page(),
+    ("results.report_preview", "GET"): assessment_page(),
+    ("results.report_prepare", "GET"): Row(401, 200, 404, 200, 404, 200, htmx=True),
+    ("results.export_xlsx", "GET"): assessment_page(),
+    # Facilitators and admins only; a facilitator with no administration gets an empty one.
+    ("results.portfolio_xlsx", "GET"): Row(302, 403, 403, 200, 200, 200),
+    ("results.portfolio_csv", "GET"): Row(302, 403, 403, 200, 200, 200),
 }
 
 
