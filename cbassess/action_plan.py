@@ -136,6 +136,7 @@ class PlannedAction:
     updated_at: datetime | None = None
     updated_by: str | None = None
     comments: tuple[Comment, ...] = ()
+    target_set: bool = False  # a target was chosen (False: the default, one level up)
 
     @property
     def key(self) -> str:
@@ -283,6 +284,7 @@ def build_plan(instrument: Instrument, levels: Mapping[str, AnswerValue],
                 updated_at=saved.updated_at if saved else None,
                 updated_by=saved.updated_by if saved else None,
                 comments=tuple(comments.get(indicator.key, ())),
+                target_set=bool(saved and saved.target_level is not None),
             ))
         groups.append(PrincipleActions(principle, tuple(planned)))
     return Plan(tuple(groups), tuple(not_rated))

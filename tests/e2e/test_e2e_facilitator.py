@@ -53,11 +53,12 @@ def test_facilitator_reads_results_and_report(page: Page):
     expect(page.locator("figure.chart svg[role=img]")).to_be_visible()
     expect(page.get_by_role("table", name=re.compile("Scores by principle"))).to_be_visible()
 
-    # The report link opens the PDF (shown in the browser), and it holds the answers.
-    with page.expect_response(re.compile(r"/report\.pdf$")) as opened:
-        page.get_by_role("link", name="Download the PDF report").click()
-    assert opened.value.status == 200
-    assert opened.value.headers["content-type"] == "application/pdf"
+    # The report page prepares the PDF (htmx) and offers it; it holds the answers.
+    page.get_by_role("link", name="Report: options, preview and PDF").click()
+    with page.expect_response(re.compile(r"/report/prepare\?")) as prepared:
+        page.get_by_role("button", name="Download the PDF").click()
+    assert prepared.value.status == 200
+    expect(page.locator("#report-ready")).to_contain_text("The PDF is ready")
     text = fetch_pdf(page, assessment_id)
     assert DEMO_ADMINISTRATION in text
     assert " ".join(DEMO_EVIDENCE["PW.3"].split()[:6]) in text
