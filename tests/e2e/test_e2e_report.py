@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import re
+from pathlib import Path
 
 import pytest
 from e2e_support import (
@@ -82,7 +83,7 @@ def test_the_report_and_every_export_download(page: Page):
     expect(ready).to_contain_text("The PDF is ready")
     with page.expect_download() as download:
         ready.get_by_role("link", name="Download the PDF").click()
-    body = open(download.value.path(), "rb").read()
+    body = Path(download.value.path()).read_bytes()
     text = pdf_text(body)
     assert "Executive summary" in text and "Findings by principle" not in text
 
@@ -97,7 +98,7 @@ def test_the_report_and_every_export_download(page: Page):
     for name, check in (("Export XLSX", _xlsx), ("Export CSV", _csv), ("Export JSON", _json)):
         with page.expect_download() as download:
             page.get_by_role("link", name=name).click()
-        check(open(download.value.path(), "rb").read())
+        check(Path(download.value.path()).read_bytes())
 
 
 def _xlsx(body: bytes) -> None:
