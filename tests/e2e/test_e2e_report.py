@@ -15,9 +15,11 @@ from e2e_support import (
     ARTIFACTS,
     RESPONDENT,
     assert_same_document,
+    format_violations,
     login,
     mark_document,
     pdf_text,
+    run_axe,
     unique,
 )
 from openpyxl import load_workbook
@@ -113,3 +115,17 @@ def _csv(body: bytes) -> None:
 
 def _json(body: bytes) -> None:
     assert "actions" in json.loads(body)
+
+
+def test_the_plan_report_and_preview_pages_pass_axe(new_context):
+    page = new_context(bypass_csp=True).new_page()
+    assessment_id = open_demo_plan(page)
+    problems = {}
+    for label, path in (("action plan", f"/assessments/{assessment_id}/actions"),
+                        ("report options", f"/assessments/{assessment_id}/report"),
+                        ("report preview", f"/assessments/{assessment_id}/report/preview")):
+        page.goto(path)
+        violations = run_axe(page, label)
+        if violations:
+            problems[label] = format_violations(violations)
+    assert problems == {}
