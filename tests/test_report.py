@@ -291,3 +291,18 @@ def test_pictures_of_report_pages_for_reading(respondent, filled):
     pictures = sorted(ARTIFACTS.glob("page-*.png"))
     assert len(pictures) == len(PdfReader(str(pdf)).pages)
     assert all(p.stat().st_size > 5_000 for p in pictures)
+
+
+def test_a_very_long_action_breaks_across_pages_losing_nothing(app, respondent, filled):
+    note = " ".join(f"word{i:04d}" for i in range(440))  # the 4,000-character limit
+    description = " ".join(f"step{i:04d}" for i in range(220))
+    assert respondent.post(f"/assessments/{filled}/actions/PW.2", {
+        "description": description, "progress_note": note, "status": "in_progress",
+        "version": "1"}, htmx=True).status_code == 200
+    text = "".join(pdf_text(get_pdf(respondent, filled)).split())
+    assert [i for i in range(440) if f"word{i:04d}" not in text] == []
+    assert [i for i in range(220) if f"step{i:04d}" not in text] == []
+    pages = measure_pages(_report_html(app, filled), app.static_folder)
+    short = [n for n, page in enumerate(pages[:-1], start=1)
+             if not pages[n]["chapter_title"] and page["fill"] < 0.5]
+    assert short == []
