@@ -9,7 +9,6 @@ write path is cbassess.action_store, the pages cbassess.plan.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,13 +16,13 @@ from enum import StrEnum
 
 from .instrument import Indicator, Instrument, Principle, Scale
 from .scoring import AnswerValue
+from .text_policy import TextRefused, clean, clean_line, is_blank
 
 DESCRIPTION_LIMIT = 2_000
 OWNER_LIMIT = 200
 PROGRESS_NOTE_LIMIT = 4_000
 COMMENT_LIMIT = 2_000
 TOP_ACTIONS = 5
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _LEVEL = re.compile(r"-?[0-9]{1,3}")
 _VERSION = re.compile(r"[0-9]{1,9}")
@@ -332,15 +331,16 @@ class ActionInputError(ValueError):
 
 
 def clean_text(field: str, value: str, limit: int, single_line: bool = False) -> str:
-    """Normalise line ends and Unicode (NFC), trim the ends, enforce the limit; refuse
-    control characters (and line breaks in a one-line field)."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    if _CONTROL.search(value) or (single_line and "\n" in value):
-        raise ActionInputError(field, "control_characters")
-    value = unicodedata.normalize("NFC", value).strip()
-    if len(value) > limit:
-        raise ActionInputError(field, "too_long", length=len(value), limit=limit)
-    return value
+    """The text as stored under the one text policy (cbassess.text_policy: refused
+    characters, NFC, the limit), trimmed at both ends; one-line fields are one line."""
+    try:
+        cleaned = (clean_line if single_line else clean)(value, limit)
+    except TextRefused as refused:
+        if refused.reason == "length":
+            raise ActionInputError(field, "too_long", length=refused.length,
+                                   limit=refused.limit) from None
+        raise ActionInputError(field, "control_characters") from None
+    return "" if is_blank(cleaned) else cleaned.strip()
 
 
 def parse_action(instrument: Instrument, indicator_key: str, level: int | None,

@@ -19,6 +19,10 @@ from flask_login import current_user, login_required
 
 from . import action_store
 from .action_plan import (
+    COMMENT_LIMIT,
+    DESCRIPTION_LIMIT,
+    OWNER_LIMIT,
+    PROGRESS_NOTE_LIMIT,
     ActionInputError,
     ActionStatus,
     Plan,
@@ -32,8 +36,15 @@ from .action_plan import (
 from .extensions import db
 from .models import Assessment
 from .permissions import assessment_or_404, can_comment_plan, can_edit_plan, instrument_of
+from .security import BodyBudget, accepts
 
 bp = Blueprint("plan", __name__)
+
+# One action's fields at their limits, each character a 4-byte UTF-8 character
+# percent-encoded (12 bytes), plus the short fields, the CSRF token and the names.
+ONE_ACTION = BodyBudget(
+    bytes=(DESCRIPTION_LIMIT + PROGRESS_NOTE_LIMIT + OWNER_LIMIT) * 12 + 4 * 1024, fields=12)
+ONE_COMMENT = BodyBudget(bytes=COMMENT_LIMIT * 12 + 4 * 1024, fields=4)
 
 PRIORITY_LABELS = {Priority.HIGH: _l("High"), Priority.MEDIUM: _l("Medium"),
                    Priority.LOW: _l("Low")}
@@ -127,6 +138,7 @@ def _planned_or_404(assessment: Assessment, key: str):
 
 
 @bp.post("/assessments/<int:assessment_id>/actions/<key>")
+@accepts(ONE_ACTION)
 @login_required
 def save(assessment_id: int, key: str):
     """Save one action. htmx gets the action back (saved, or with the error or the
@@ -177,6 +189,7 @@ def save(assessment_id: int, key: str):
 
 
 @bp.post("/assessments/<int:assessment_id>/actions/<key>/comments")
+@accepts(ONE_COMMENT)
 @login_required
 def comment(assessment_id: int, key: str):
     """A facilitator's comment on one action; htmx gets the action's comments back."""

@@ -146,6 +146,8 @@ def test_a_valid_action_is_parsed(instrument):
     assert (item.target_level, item.due_date, item.priority, item.status) == (
         3, date(2027, 6, 30), "high", "in_progress")
     assert parse_action(instrument, key, 1, form()).priority is None  # "use the suggestion"
+    assert parse_action(instrument, key, 1, form(owner=" Planning\n unit ")).owner == \
+        "Planning unit"  # a name is one line
 
 
 @pytest.mark.parametrize(("values", "field", "code"), [
@@ -153,8 +155,9 @@ def test_a_valid_action_is_parsed(instrument):
     ({"target_level": "9"}, "target_level", "target_off_scale"),
     ({"target_level": "two"}, "target_level", "target_off_scale"),
     ({"description": "   "}, "description", "description_required"),
+    ({"description": "\u200b\u00ad"}, "description", "description_required"),  # invisible
     ({"description": "x" * 2001}, "description", "too_long"),
-    ({"owner": "a\nb"}, "owner", "control_characters"),
+    ({"owner": "a\u202eb"}, "owner", "control_characters"),  # a direction override
     ({"due_date": "30/06/2027"}, "due_date", "bad_date"),
     ({"due_date": "2027-02-30"}, "due_date", "bad_date"),
     ({"due_date": "1999-12-31"}, "due_date", "date_out_of_range"),
