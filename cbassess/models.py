@@ -57,6 +57,12 @@ class Organisation(db.Model):
     country_code: Mapped[str] = mapped_column(String(2))
     region: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The languages the administration works in: ISO 639-1 codes separated by commas.
+    languages: Mapped[str] = mapped_column(String(100), default="en", server_default="en")
+
+    @property
+    def language_list(self) -> list[str]:
+        return [code for code in self.languages.split(",") if code]
 
 
 facilitator_assignments = db.Table(
@@ -117,6 +123,12 @@ class Instrument(db.Model):
     # parse it, once per process (permissions.parse_instrument_row).
     source: Mapped[str] = mapped_column(Text, deferred=True)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # A retired version is kept for the assessments taken on it; no new one can use it.
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
 
 
 class Assessment(db.Model):
@@ -264,3 +276,44 @@ class ActionComment(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     author: Mapped[User | None] = relationship()
+
+
+class PasswordToken(db.Model):
+    """A one-time link to set a password (an invitation or a reset).
+
+    Only the SHA-256 of the token is stored: the link itself exists only in the e-mail or
+    on the admin's screen, so a copy of the database opens no account.
+    """
+
+    __tablename__ = "password_tokens"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_password_tokens_token_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+
+class AuditEntry(db.Model):
+    """One administrative action: who did what to which record, and when.
+
+    The actor's e-mail and the record's label are copied in, so an entry still reads right
+    after the user or the record changes name.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_created", "created_at", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                 index=True)
+    actor_email: Mapped[str] = mapped_column(String(254), default="")
+    action: Mapped[str] = mapped_column(String(50), index=True)
+    target_type: Mapped[str] = mapped_column(String(30), index=True)
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    target_label: Mapped[str] = mapped_column(String(300), default="")
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
