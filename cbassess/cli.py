@@ -18,6 +18,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
+from . import accounts, instrument_store
 from . import answers as answer_store
 from . import backup as backups
 from . import pg_backup as pg_backups
@@ -25,7 +26,6 @@ from .auth import hash_password
 from .extensions import db, migrate
 from .instrument import InstrumentError, load_path, shipped_paths
 from .models import Assessment, Instrument, Organisation, Role, User
-from .passwords import WeakPassword
 from .schema import SchemaError
 
 DEMO_PASSWORD = "demo-password-2026"
@@ -54,28 +54,8 @@ def init_db() -> None:
 
 
 def import_instrument(path: str | Path) -> tuple[Instrument, bool]:
-    """Validate and store an instrument file; returns (row, created).
-
-    The same key and version with different text is refused: a published version is never
-    changed under the assessments that used it.
-    """
-    spec = load_path(path)
-    source = Path(path).read_text(encoding="utf-8")
-    existing = db.session.scalar(select(Instrument).where(Instrument.key == spec.key,
-                                                          Instrument.version == spec.version))
-    if existing is not None:
-        if existing.content_hash != spec.content_hash:
-            raise InstrumentError(
-                str(path), "version",
-                f"{spec.key} {spec.version} is already imported with different content; "
-                "give the changed file a new version",
-            )
-        return existing, False
-    row = Instrument(key=spec.key, version=spec.version, title=spec.title.get(),
-                     content_hash=spec.content_hash, source=source)
-    db.session.add(row)
-    db.session.commit()
-    return row, True
+    """Validate and store an instrument file; returns (row, created)."""
+    return instrument_store.import_path(db.session, path)
 
 
 @contextmanager
@@ -112,45 +92,35 @@ def init_db_command() -> None:
 def create_user_command(email, name, role, organisation_name, country, region, assign,
                         password) -> None:
     """Create a user (respondent, facilitator or admin)."""
-    email = email.strip().lower()
-    if "@" not in email:
-        raise click.BadParameter("not an e-mail address", param_hint="--email")
-    if db.session.scalar(select(User).where(User.email == email)):
-        raise click.ClickException(f"a user with e-mail {email} already exists")
-    try:
-        password_hash = hash_password(password, (email, name))
-    except WeakPassword as exc:
-        raise click.BadParameter(str(exc), param_hint="--password") from exc
-    organisation = None
-    if role == Role.RESPONDENT:
-        if not organisation_name:
-            raise click.UsageError("a respondent needs --organisation")
-        organisation = _organisation(organisation_name, country, region)
-    user = User(email=email, name=name, role=role, password_hash=password_hash,
-                organisation=organisation)
-    for assigned in assign:
-        if role != Role.FACILITATOR:
-            raise click.UsageError("--assign is for facilitators")
-        found = db.session.scalar(select(Organisation).where(Organisation.name == assigned))
+    if role != Role.FACILITATOR and assign:
+        raise click.UsageError("--assign is for facilitators")
+    if role == Role.RESPONDENT and not organisation_name:
+        raise click.UsageError("a respondent needs --organisation")
+    organisation = accounts.organisation_by_name(db.session, organisation_name or "")
+    new_organisation = None
+    if role == Role.RESPONDENT and organisation is None:
+        new_organisation = accounts.OrganisationFields(organisation_name, country or "",
+                                                       region)
+    assigned = []
+    for name_ in assign:
+        found = accounts.organisation_by_name(db.session, name_)
         if found is None:
-            raise click.BadParameter(f"no administration called {assigned!r}",
+            raise click.BadParameter(f"no administration called {name_!r}",
                                      param_hint="--assign")
-        user.assigned_organisations.append(found)
-    db.session.add(user)
-    db.session.commit()
-    click.echo(f"Created {role} {email}")
-
-
-def _organisation(name: str, country: str | None, region: str) -> Organisation:
-    found = db.session.scalar(select(Organisation).where(Organisation.name == name))
-    if found:
-        return found
-    if not country or len(country) != 2 or not country.isalpha():
-        raise click.BadParameter("a new administration needs a two-letter ISO country code",
-                                 param_hint="--country")
-    organisation = Organisation(name=name, country_code=country.upper(), region=region)
-    db.session.add(organisation)
-    return organisation
+        assigned.append(found.id)
+    try:
+        accounts.create_user(db.session, None, email, name, role,
+                             organisation_id=organisation.id if organisation else None,
+                             password=password, assign_to=assigned,
+                             new_organisation=new_organisation)
+    except accounts.AccountError as exc:
+        hint = {"email": "--email", "password": "--password", "country_code": "--country",
+                "region": "--region", "organisation_id": "--organisation",
+                "name": "--organisation" if new_organisation else "--name"}.get(exc.field)
+        if hint:
+            raise click.BadParameter(str(exc.message), param_hint=hint) from exc
+        raise click.ClickException(str(exc.message)) from exc
+    click.echo(f"Created {role} {accounts.normalise_email(email)}")
 
 
 DEMO_EVIDENCE = {
@@ -253,7 +223,7 @@ def instrument_import(path: str) -> None:
     try:
         with _schema_errors():
             upgrade_schema()  # a fresh database gets its tables first
-        row, created = import_instrument(path)
+        row, created = instrument_store.import_path(db.session, path)
     except InstrumentError as exc:
         raise click.ClickException(str(exc)) from exc
     verb = "Imported" if created else "Already imported:"

@@ -1,13 +1,15 @@
 """Language choice: the user's saved preference, else the browser's, among those supported."""
 
-from flask import current_app, g, has_app_context, request
+from flask import current_app, g, has_app_context, has_request_context, request
 from flask_babel import get_translations
 from flask_babel import gettext as babel_gettext
 from flask_login import current_user
 
 
 def select_locale() -> str:
-    """Flask-Babel locale selector."""
+    """Flask-Babel locale selector (the default language for the command line)."""
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     supported = current_app.config["LANGUAGES"]
     preferred = getattr(current_user, "language", None)
     if preferred in supported:
