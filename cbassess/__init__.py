@@ -68,6 +68,17 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Strict-Transport-Security sent in production (HTTPS only from then on).
         HSTS="max-age=31536000",
         TRUSTED_PROXIES=0,  # reverse proxies in front whose X-Forwarded-For is believed
+        FORGOT_PASSWORD_LIMITS="5 per hour",
+        # Outgoing mail (invitations, password links); without MAIL_SERVER none is sent
+        # and the admin is shown each link instead (mail.py).
+        MAIL_SERVER="",
+        MAIL_PORT=None,
+        MAIL_USE_TLS=False,
+        MAIL_USE_SSL=False,
+        MAIL_USERNAME="",
+        MAIL_PASSWORD="",
+        MAIL_DEFAULT_SENDER="",
+        PUBLIC_URL="",  # e.g. https://cbassess.example.org: the start of e-mailed links
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -82,6 +93,10 @@ def create_app(test_config: dict | None = None) -> Flask:
                 f"{app.instance_path}/secret_key or CBASSESS_SECRET_KEY."
             )
         app.config.setdefault("REMEMBER_COOKIE_SECURE", True)
+        if app.config["MAIL_SERVER"] and not app.config["PUBLIC_URL"]:
+            raise RuntimeError(
+                "Refusing to start in production with MAIL_SERVER but no PUBLIC_URL: e-mailed "
+                "links would take their host name from each request's Host header.")
     if app.config["SESSION_COOKIE_SECURE"] is None:
         # Flask's own default is False, so it is decided here rather than with setdefault.
         app.config["SESSION_COOKIE_SECURE"] = app.config["ENV_NAME"] == "production"
@@ -100,9 +115,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     babel.init_app(app, locale_selector=select_locale)
 
-    from . import auth, cli, errors, plan, results, security, walk
+    from . import account, admin, auth, cli, errors, plan, results, security, walk
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(walk.bp)
     app.register_blueprint(results.bp)
     app.register_blueprint(plan.bp)

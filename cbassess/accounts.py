@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit
+from .answers import has_control_characters
 from .audit import Actor
 from .auth import MIN_PASSWORD_LENGTH, PASSWORD_METHOD, hash_password
 from .models import Assessment, Instrument, Organisation, PasswordToken, Role, User
@@ -111,7 +112,7 @@ class OrganisationFields:
 
 def _check_organisation(session: Session, fields: OrganisationFields,
                         current: Organisation | None = None) -> OrganisationFields:
-    name = " ".join(fields.name.split())
+    name = _plain_text("name", fields.name)
     if not name:
         raise AccountError("name", _l("Give the administration a name."))
     if len(name) > NAME_LIMIT:
@@ -124,7 +125,7 @@ def _check_organisation(session: Session, fields: OrganisationFields,
     if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
         raise AccountError("country_code", _l("Choose a country from the ISO 3166 list (its "
                                               "two-letter code, such as KE for Kenya)."))
-    region = " ".join(fields.region.split())
+    region = _plain_text("region", fields.region)
     if len(region) > REGION_LIMIT:
         raise AccountError("region", _l("A region has at most %(n)d characters.",
                                         n=REGION_LIMIT))
@@ -203,8 +204,16 @@ def normalise_email(email: str) -> str:
     return email
 
 
+def _plain_text(field: str, text: str) -> str:
+    """Text with runs of spaces made one; AccountError for control characters."""
+    text = " ".join((text or "").split())
+    if has_control_characters(text):
+        raise AccountError(field, _l("This contains characters that cannot be stored."))
+    return text
+
+
 def _check_name(name: str) -> str:
-    name = " ".join((name or "").split())
+    name = _plain_text("name", name)
     if len(name) > NAME_LIMIT:
         raise AccountError("name", _l("A name has at most %(n)d characters.", n=NAME_LIMIT))
     return name
@@ -509,7 +518,7 @@ def active_user_by_email(session: Session, email: str) -> User | None:
 def start_assessment(session: Session, actor: Actor | None, organisation: Organisation,
                      instrument_id: int | None, round_name: str) -> Assessment:
     """A new assessment of `organisation` on a current (not retired) instrument version."""
-    round_name = " ".join((round_name or "").split())
+    round_name = _plain_text("round_name", round_name)
     if not round_name:
         raise AccountError("round_name", _l("Give the round a name."))
     if len(round_name) > ROUND_NAME_LIMIT:

@@ -48,6 +48,11 @@ def can_view(user: User, assessment: Assessment | AnswerTarget) -> bool:
     return False
 
 
+def can_administer(user: User) -> bool:
+    """Only admins run the installation: administrations, users, instruments, audit log."""
+    return user.role == Role.ADMIN
+
+
 def can_answer(user: User, assessment: Assessment | AnswerTarget) -> bool:
     """Only respondents of the administration write answers."""
     return user.role == Role.RESPONDENT and user.organisation_id == assessment.organisation_id

@@ -348,7 +348,9 @@ def init_app(app: Flask) -> None:
     def load_user(user_id: str) -> SignedInUser | None:
         if not (user_id.isascii() and user_id.isdigit()):
             return None
-        return signed_in_user(int(user_id))
+        # A deactivated user's session ends on their next request, wherever it is open.
+        user = signed_in_user(int(user_id))
+        return user if user is not None and user.active else None
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -167,9 +167,9 @@ def _indicator_totals(rows: set[Instrument]) -> dict[int, int]:
 
 
 def _instrument_choices() -> list[Instrument]:
-    """The newest version of each imported instrument."""
-    rows = db.session.scalars(select(Instrument).order_by(Instrument.key,
-                                                          Instrument.imported_at.desc()))
+    """The newest version of each imported instrument that is not retired."""
+    rows = db.session.scalars(select(Instrument).where(Instrument.retired_at.is_(None))
+                              .order_by(Instrument.key, Instrument.imported_at.desc()))
     newest: dict[str, Instrument] = {}
     for row in rows:
         newest.setdefault(row.key, row)
@@ -185,7 +185,7 @@ def create():
     round_name, error = _round_name(request.form.get("round_name") or "")
     instrument_id = database_id(request.form.get("instrument_id"))
     instrument = db.session.get(Instrument, instrument_id) if instrument_id else None
-    if error is None and instrument is None:
+    if error is None and (instrument is None or instrument.retired):
         error = _("Choose an instrument.")
     if error is None:
         assessment = Assessment(organisation_id=current_user.organisation_id,
