@@ -24,7 +24,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -45,11 +45,15 @@ def page_language() -> dict:
 
 
 @bp.before_request
-@login_required
 def admins_only():
     """Every admin page: signed in (else the sign-in page) and an admin (else 403)."""
+    if request.method == "OPTIONS":  # Flask's automatic answer: no view code runs
+        return None
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
     if not can_administer(current_user):
         abort(403)
+    return None
 
 
 @bp.app_template_filter("role_label")

@@ -12,13 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
+from sqlalchemy import select
 
+from cbassess import accounts
+from cbassess.extensions import db
+from cbassess.models import Organisation, User
 from tests.conftest import Browser
 
-ROLES = ("anonymous", "resp_a", "resp_b", "fac_a", "fac_none", "admin")
+ROLES = ("anonymous", "resp_a", "resp_b", "fac_a", "fac_none", "admin", "deactivated")
 EMAILS = {"resp_a": "resp-a@example.org", "resp_b": "resp-b@example.org",
           "fac_a": "fac-a@example.org", "fac_none": "fac-none@example.org",
-          "admin": "admin@example.org"}
+          "admin": "admin@example.org",
+          # Signed in, then deactivated: from the next request on, treated as signed out.
+          "deactivated": "resp-a2@example.org"}
 
 
 @dataclass(frozen=True)
@@ -36,11 +42,17 @@ class Row:
     key: str = "PW.1"
 
     def status(self, role: str) -> int:
-        return getattr(self, role)
+        return getattr(self, "anonymous" if role == "deactivated" else role)
 
 
 def everyone(status: int, **request) -> Row:
     return Row(status, status, status, status, status, status, **request)
+
+
+def admin_page(status: int = 200, signed_out: int = 302, **request) -> Row:
+    """Admins only: other roles get 403; signed out, the sign-in page (a form post with
+    fields: 401 and the sign-in form carrying them)."""
+    return Row(signed_out, 403, 403, 403, 403, status, **request)
 
 
 def assessment_page(**request) -> Row:
@@ -89,6 +101,46 @@ EXPECTED: dict[tuple[str, str], Row] = {
     # Facilitators and admins only; a facilitator with no administration gets an empty one.
     ("results.portfolio_xlsx", "GET"): Row(302, 403, 403, 200, 200, 200),
     ("results.portfolio_csv", "GET"): Row(302, 403, 403, 200, 200, 200),
+    ("account.profile", "GET"): Row(302, 200, 200, 200, 200, 200),
+    ("account.profile", "POST"): Row(401, 303, 303, 303, 303, 303,
+                                     form={"name": "Matrix", "language": ""}),
+    ("account.change_password", "POST"): Row(302, 422, 422, 422, 422, 422, form={
+        "current_password": "not the password", "new_password": "a-long-new-password",
+        "confirm_password": "a-long-new-password"}),
+    ("account.forgot_password", "GET"): everyone(200),
+    ("account.forgot_password", "POST"): everyone(200, form={"email": "resp-a@example.org"}),
+    ("account.set_password", "GET"): everyone(410),  # the matrix's token is not a live one
+    ("account.set_password", "POST"): everyone(410, form={"password": "x" * 16,
+                                                          "confirm_password": "x" * 16}),
+    ("admin.home", "GET"): admin_page(),
+    ("admin.organisations", "GET"): admin_page(),
+    ("admin.organisation", "GET"): admin_page(),
+    ("admin.new_organisation", "GET"): admin_page(),
+    ("admin.new_organisation", "POST"): admin_page(303, 401, form={
+        "name": "Matrix Customs", "country_code": "KE", "languages": "en"}),
+    ("admin.edit_organisation", "GET"): admin_page(),
+    ("admin.edit_organisation", "POST"): admin_page(303, 401, form={
+        "name": "Administration A", "country_code": "KE", "languages": "en"}),
+    ("admin.start_assessment", "POST"): admin_page(303, 401, form={
+        "round_name": "Matrix admin round", "instrument_id": "1"}),
+    ("admin.users", "GET"): admin_page(),
+    ("admin.new_user", "GET"): admin_page(),
+    ("admin.new_user", "POST"): admin_page(200, 401, form={
+        "email": "matrix-new@example.org", "role": "admin"}),
+    ("admin.user", "GET"): admin_page(),
+    ("admin.user", "POST"): admin_page(303, 401, form={
+        "name": "Resp A Two", "role": "respondent", "organisation_id": "1"}),
+    ("admin.deactivate", "POST"): admin_page(303),
+    ("admin.reactivate", "POST"): admin_page(303),
+    ("admin.send_link", "POST"): admin_page(200),
+    ("admin.assign", "POST"): admin_page(303, 401, form={"organisation_id": "1"}),
+    ("admin.unassign", "POST"): admin_page(303),
+    ("admin.instruments", "GET"): admin_page(),
+    ("admin.instruments", "POST"): admin_page(422),  # no file chosen
+    ("admin.instrument", "GET"): admin_page(),
+    ("admin.retire_instrument", "POST"): admin_page(303),
+    ("admin.restore_instrument", "POST"): admin_page(303),
+    ("admin.audit_log", "GET"): admin_page(),
 }
 
 
@@ -99,9 +151,15 @@ def _routes(app) -> list[tuple[str, str, object]]:
     return sorted(routes, key=lambda r: (r[0] == "auth.logout", r[1] == "POST", r[0], r[1]))
 
 
-def _path(rule, a_id: int, key: str) -> str:
-    """The URL of `rule` for the assessment `a_id` and the indicator or principle `key`."""
-    values = {"assessment_id": a_id, "key": key}
+# The first administration, user and instrument, and a token that opens nothing.
+DEFAULT_IDS = {"organisation_id": 1, "user_id": 1, "instrument_id": 1,
+               "token": "not-a-live-token"}
+
+
+def _path(rule, a_id: int, key: str, ids: dict | None = None) -> str:
+    """The URL of `rule` for the assessment `a_id`, the indicator or principle `key` and
+    the records in `ids` (administration, user, instrument, token)."""
+    values = {"assessment_id": a_id, "key": key, **DEFAULT_IDS, **(ids or {})}
     return rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
 
 
@@ -121,18 +179,34 @@ def test_the_table_has_no_row_for_a_route_that_no_longer_exists(app):
     assert [k for k in EXPECTED if k not in routes] == []
 
 
+@pytest.fixture
+def record_ids(app, other_instrument) -> dict:
+    """The records admin routes act on: Administration A, its second respondent, and an
+    instrument no assessment uses (retiring it leaves the shipped one for new rounds)."""
+    with app.app_context():
+        organisation = db.session.scalar(select(Organisation).where(
+            Organisation.name == "Administration A"))
+        user = db.session.scalar(select(User).where(User.email == "resp-a2@example.org"))
+        return {"organisation_id": organisation.id, "user_id": user.id,
+                "instrument_id": other_instrument, "token": "not-a-live-token"}
+
+
 @pytest.mark.parametrize("role", ROLES)
-def test_each_route_answers_each_role_as_the_table_says(app, a_id, role):
+def test_each_route_answers_each_role_as_the_table_says(app, a_id, record_ids, role):
     browser = Browser(app.test_client())
     if role == "anonymous":
         browser.refresh_token("/login")  # a visitor's session: a valid token, no user
     else:
         browser.login(EMAILS[role])
+    if role == "deactivated":
+        with app.app_context():
+            user = db.session.get(User, record_ids["user_id"])
+            accounts.set_active(db.session, None, user, False)
     wrong = []
     for endpoint, method, rule in _routes(app):
         row = _row(endpoint, method)
         assert row is not None, f"no row for {endpoint} {method}"
-        path = _path(rule, a_id, row.key)
+        path = _path(rule, a_id, row.key, record_ids)
         headers = {"Origin": "http://localhost"}
         data = dict(row.form) if method == "POST" else None
         if row.htmx:
