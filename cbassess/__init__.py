@@ -78,6 +78,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAIL_USERNAME="",
         MAIL_PASSWORD="",
         MAIL_DEFAULT_SENDER="",
+        MAIL_TIMEOUT=10,
         PUBLIC_URL="",  # e.g. https://cbassess.example.org: the start of e-mailed links
     )
     if test_config is None:
