@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 import sqlite3
+import subprocess
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
@@ -458,6 +459,17 @@ def test_the_audit_log_is_in_backups(app, admin, runner, tmp_path):
     with closing(sqlite3.connect(tmp_path / "copy.sqlite")) as copy:
         rows = copy.execute("SELECT action, actor_email, target_label FROM audit_log").fetchall()
     assert rows[-1] == ("user.deactivate", "admin@example.org", "resp-b@example.org")
+
+
+@pytest.mark.postgresql_only
+def test_the_audit_log_is_in_postgresql_backups(app, admin, runner, tmp_path):
+    admin.post(f"/admin/users/{_user(app, 'resp-b@example.org').id}/deactivate")
+    result = runner.invoke(args=["backup", str(tmp_path / "copy.dump")])
+    assert result.exit_code == 0, result.output
+    rows = subprocess.run(["pg_restore", "--data-only", "--table=audit_log", "--file=-",
+                           str(tmp_path / "copy.dump")], capture_output=True, text=True,
+                          check=True).stdout
+    assert "user.deactivate\tuser" in rows and "admin@example.org" in rows
 
 
 def test_a_command_line_change_is_on_record_too(app, runner):
