@@ -116,11 +116,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     babel.init_app(app, locale_selector=select_locale)
 
-    from . import account, admin, auth, cli, errors, plan, results, security, walk
+    from . import account, admin, auth, cli, errors, plan, results, security, team, walk
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(team.bp)
     app.register_blueprint(walk.bp)
     app.register_blueprint(results.bp)
     app.register_blueprint(plan.bp)

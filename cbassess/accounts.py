@@ -256,7 +256,8 @@ def _hash_new_password(password: str) -> str:
 def create_user(session: Session, actor: Actor | None, email: str, name: str, role: str,
                 organisation_id: int | None = None, password: str | None = None,
                 assign_to: Iterable[int] = (),
-                new_organisation: OrganisationFields | None = None) -> User:
+                new_organisation: OrganisationFields | None = None,
+                is_coordinator: bool = False) -> User:
     """A new account. Without `password` it cannot sign in until its owner follows an
     invitation link (issue_link). A respondent's administration is `organisation_id`, or
     `new_organisation`, created with the user in the same transaction."""
@@ -278,12 +279,13 @@ def create_user(session: Session, actor: Actor | None, email: str, name: str, ro
     if fields is not None:
         organisation = _add_organisation(session, actor, fields)
     user = User(email=email, name=name, role=role.value, organisation=organisation,
-                password_hash=password_hash, assigned_organisations=assigned)
+                password_hash=password_hash, assigned_organisations=assigned,
+                is_coordinator=is_coordinator and role == Role.RESPONDENT)
     session.add(user)
     session.flush()
     audit.record(session, actor, "user.create", "user", user.id, email, role=role.value,
                  organisation=organisation.name if organisation else None,
-                 assigned=[o.name for o in assigned])
+                 coordinator=user.is_coordinator, assigned=[o.name for o in assigned])
     session.commit()
     return user
 
@@ -314,8 +316,9 @@ def _keeps_an_admin(session: Session, user: User) -> None:
 
 
 def update_user(session: Session, actor: Actor | None, user: User, name: str, role: str,
-                organisation_id: int | None) -> User:
-    """Change a user's name, role and (for a respondent) administration.
+                organisation_id: int | None, is_coordinator: bool = False) -> User:
+    """Change a user's name, role and (for a respondent) administration, and whether they
+    coordinate its team.
 
     A facilitator who becomes something else loses their assignments; a respondent who
     stops being one leaves their administration.
@@ -326,12 +329,15 @@ def update_user(session: Session, actor: Actor | None, user: User, name: str, ro
     if new_role != user.role:
         _keeps_an_admin(session, user)
     before = {"name": user.name, "role": user.role,
-              "organisation": user.organisation.name if user.organisation else None}
+              "organisation": user.organisation.name if user.organisation else None,
+              "coordinator": user.is_coordinator}
     user.name, user.role, user.organisation = name, new_role.value, organisation
+    user.is_coordinator = is_coordinator and new_role == Role.RESPONDENT
     if new_role != Role.FACILITATOR:
         user.assigned_organisations = []
     after = {"name": name, "role": new_role.value,
-             "organisation": organisation.name if organisation else None}
+             "organisation": organisation.name if organisation else None,
+             "coordinator": user.is_coordinator}
     changed = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
     if changed:
         audit.record(session, actor, "user.update", "user", user.id, user.email,

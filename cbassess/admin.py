@@ -254,12 +254,14 @@ def new_user():
     if request.method == "POST":
         values = {"email": request.form.get("email", ""), "name": request.form.get("name", ""),
                   "role": request.form.get("role", ""),
-                  "organisation_id": request.form.get("organisation_id", type=int)}
+                  "organisation_id": request.form.get("organisation_id", type=int),
+                  "is_coordinator": request.form.get("is_coordinator") == "yes"}
         actor = _acting_user()
         try:
             user = accounts.create_user(
                 db.session, actor, values["email"], values["name"], values["role"],
                 organisation_id=values["organisation_id"],
+                is_coordinator=values["is_coordinator"],
                 assign_to=[int(v) for v in request.form.getlist("assign") if v.isdigit()])
         except AccountError as exc:
             db.session.rollback()
@@ -284,10 +286,12 @@ def user(user_id: int):
     if request.method == "POST":
         values = {"email": person.email, "name": request.form.get("name", ""),
                   "role": request.form.get("role", ""),
-                  "organisation_id": request.form.get("organisation_id", type=int)}
+                  "organisation_id": request.form.get("organisation_id", type=int),
+                  "is_coordinator": request.form.get("is_coordinator") == "yes"}
         try:
             accounts.update_user(db.session, _acting_user(), person, values["name"],
-                                 values["role"], values["organisation_id"])
+                                 values["role"], values["organisation_id"],
+                                 values["is_coordinator"])
         except AccountError as exc:
             db.session.rollback()
             return _user_form({"user": person, "values": values,
@@ -295,7 +299,8 @@ def user(user_id: int):
         flash(_("%(email)s saved.", email=person.email), "success")
         return redirect(url_for("admin.user", user_id=person.id), 303)
     values = {"email": person.email, "name": person.name, "role": person.role,
-              "organisation_id": person.organisation_id}
+              "organisation_id": person.organisation_id,
+              "is_coordinator": person.is_coordinator}
     return _user_form({"user": person, "values": values, "errors": {}})
 
 

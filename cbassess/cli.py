@@ -87,11 +87,15 @@ def init_db_command() -> None:
 @click.option("--region", default="", help="WCO region of a new administration.")
 @click.option("--assign", multiple=True,
               help="Administration a facilitator is assigned to (repeatable).")
+@click.option("--coordinator", is_flag=True,
+              help="A respondent who coordinates their administration's team.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="Prompted when omitted; give it here only in scripts.")
 def create_user_command(email, name, role, organisation_name, country, region, assign,
-                        password) -> None:
+                        coordinator, password) -> None:
     """Create a user (respondent, facilitator or admin)."""
+    if coordinator and role != Role.RESPONDENT:
+        raise click.UsageError("--coordinator is for respondents")
     if role != Role.FACILITATOR and assign:
         raise click.UsageError("--assign is for facilitators")
     if role == Role.RESPONDENT and not organisation_name:
@@ -112,7 +116,7 @@ def create_user_command(email, name, role, organisation_name, country, region, a
         accounts.create_user(db.session, None, email, name, role,
                              organisation_id=organisation.id if organisation else None,
                              password=password, assign_to=assigned,
-                             new_organisation=new_organisation)
+                             new_organisation=new_organisation, is_coordinator=coordinator)
     except accounts.AccountError as exc:
         hint = {"email": "--email", "password": "--password", "country_code": "--country",
                 "region": "--region", "organisation_id": "--organisation",

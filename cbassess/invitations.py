@@ -67,6 +67,17 @@ def message(user: User, url: str, purpose: str) -> tuple[str, str]:
     return subject, body
 
 
+def recipient_language(user: User) -> str:
+    """The language to write to someone in: theirs if they chose one, else the first
+    working language of their administration that the pages are offered in."""
+    supported = current_app.config["LANGUAGES"]
+    if user.language in supported:
+        return user.language
+    working = user.organisation.language_list if user.organisation else []
+    return next((code for code in working if code in supported),
+                current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
 @dataclass(frozen=True)
 class Delivery:
     """What became of a link: e-mailed, or to be shown (url) because it was not."""
@@ -84,7 +95,8 @@ def deliver(user: User, purpose: str, actor: Actor | None) -> Delivery:
     settings = mail_settings()
     if settings is None:
         return Delivery(url, sent=False)
-    subject, body = message(user, url, purpose)
+    with force_locale(recipient_language(user)):
+        subject, body = message(user, url, purpose)
     try:
         mail.send(settings, user.email, subject, body)
     except mail.MailError as exc:
@@ -119,7 +131,7 @@ def _send_reset(app: Flask, settings: mail.MailSettings, links: LinkBuilder,
             if user is None:
                 return
             token = accounts.issue_link(db.session, user, user, accounts.Purpose.RESET)
-            with force_locale(user.language or app.config["BABEL_DEFAULT_LOCALE"]):
+            with force_locale(recipient_language(user)):
                 subject, body = message(user, links.url(token), accounts.Purpose.RESET)
             mail.send(settings, user.email, subject, body)
         except Exception:  # a background thread has nobody to tell but the log

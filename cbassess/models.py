@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -102,6 +103,9 @@ class User(Account, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # A respondent who leads their administration's team: assigns principles to colleagues.
+    is_coordinator: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                 server_default=false())
 
     organisation: Mapped[Organisation | None] = relationship()
     assigned_organisations: Mapped[list[Organisation]] = relationship(
@@ -317,3 +321,18 @@ class AuditEntry(db.Model):
     target_id: Mapped[int | None] = mapped_column(Integer)
     target_label: Mapped[str] = mapped_column(String(300), default="")
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class PrincipleAssignment(db.Model):
+    """Who in the administration's team answers a principle of an assessment (one person
+    per principle; everyone in the team can still read and answer everything)."""
+
+    __tablename__ = "principle_assignments"
+    __table_args__ = (UniqueConstraint("assessment_id", "principle_key",
+                                       name="uq_principle_assignments_assessment_principle"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"))
+    principle_key: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+    user: Mapped[User] = relationship()

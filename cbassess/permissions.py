@@ -53,6 +53,15 @@ def can_administer(user: User) -> bool:
     return user.role == Role.ADMIN
 
 
+def can_coordinate(user: User, assessment: Assessment) -> bool:
+    """The administration's coordinator (and admins) share out its principles."""
+    if user.role == Role.ADMIN:
+        return True
+    if not can_answer(user, assessment):
+        return False
+    return bool(db.session.scalar(select(User.is_coordinator).where(User.id == user.id)))
+
+
 def can_answer(user: User, assessment: Assessment | AnswerTarget) -> bool:
     """Only respondents of the administration write answers."""
     return user.role == Role.RESPONDENT and user.organisation_id == assessment.organisation_id

@@ -1,0 +1,105 @@
+"""A team per administration: its respondents, the coordinator who leads them, and who
+answers which principle of an assessment.
+
+Assigning a principle says who is expected to answer it; it does not lock anyone out:
+everyone in the team reads and answers everything, and concurrent edits keep the version
+check of answers.py. No Flask here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from . import audit
+from .accounts import AccountError
+from .audit import Actor
+from .instrument import Instrument as InstrumentSpec
+from .models import Answer, Assessment, PrincipleAssignment, Role, User
+
+
+@dataclass(frozen=True)
+class MemberProgress:
+    """One team member: the principles assigned to them and how far those are answered."""
+
+    user: User
+    principles: tuple[str, ...]
+    answered: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Team:
+    """An assessment's team as the overview shows it."""
+
+    members: tuple[User, ...]
+    assignee: dict[str, User]  # principle key -> the person answering it
+    progress: tuple[MemberProgress, ...]
+
+
+def members(session: Session, organisation_id: int) -> list[User]:
+    """The active respondents of an administration, coordinators first."""
+    return list(session.scalars(
+        select(User).where(User.organisation_id == organisation_id,
+                           User.role == Role.RESPONDENT, User.active.is_(True))
+        .order_by(User.is_coordinator.desc(), User.name, User.email)))
+
+
+def team_of(session: Session, assessment: Assessment, instrument: InstrumentSpec) -> Team:
+    """Who is on which principle, and each assigned person's progress on theirs."""
+    people = members(session, assessment.organisation_id)
+    rows = session.scalars(select(PrincipleAssignment)
+                           .options(joinedload(PrincipleAssignment.user))
+                           .where(PrincipleAssignment.assessment_id == assessment.id))
+    assignee = {row.principle_key: row.user for row in rows
+                if instrument.principle(row.principle_key) is not None}
+    answered = {key for key, level, not_applicable in session.execute(
+        select(Answer.indicator_key, Answer.level, Answer.not_applicable)
+        .where(Answer.assessment_id == assessment.id))
+        if level is not None or not_applicable}
+    progress = []
+    for person in {u.id: u for u in assignee.values()}.values():
+        keys = tuple(p.key for p in instrument.principles
+                     if assignee.get(p.key) is not None and assignee[p.key].id == person.id)
+        indicators = [i.key for k in keys for i in instrument.principle(k).indicators]
+        progress.append(MemberProgress(person, keys, sum(k in answered for k in indicators),
+                                       len(indicators)))
+    return Team(tuple(people), assignee, tuple(progress))
+
+
+def assign_principle(session: Session, actor: Actor, assessment: Assessment,
+                     instrument: InstrumentSpec, principle_key: str,
+                     user_id: int | None) -> User | None:
+    """Give a principle to a team member (None: to nobody); recorded in the audit log."""
+    principle = instrument.principle(principle_key)
+    if principle is None:
+        raise AccountError("principle", _l("This principle is not in the assessment's "
+                                           "instrument."))
+    person = None
+    if user_id is not None:
+        person = session.get(User, user_id)
+        if (person is None or not person.active or person.role != Role.RESPONDENT
+                or person.organisation_id != assessment.organisation_id):
+            raise AccountError("user_id", _l("Choose a member of the administration's team."))
+    current = session.scalar(select(PrincipleAssignment).where(
+        PrincipleAssignment.assessment_id == assessment.id,
+        PrincipleAssignment.principle_key == principle_key))
+    before = current.user.email if current is not None else None
+    if person is None:
+        if current is not None:
+            session.delete(current)
+    elif current is None:
+        session.add(PrincipleAssignment(assessment_id=assessment.id,
+                                        principle_key=principle_key, user_id=person.id))
+    else:
+        current.user_id = person.id
+    after = person.email if person is not None else None
+    if before != after:
+        audit.record(session, actor, "assessment.assign_principle", "assessment",
+                     assessment.id, f"{assessment.organisation.name} — {assessment.round_name}",
+                     principle=principle_key, before=before, after=after)
+    session.commit()
+    return person
