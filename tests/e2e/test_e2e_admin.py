@@ -1,6 +1,7 @@
 """The installation run from the browser: an admin creates an administration, invites its
-respondent (the link read from a real SMTP server's inbox), the respondent sets a password
-and answers; the admin starts a round, assigns a facilitator, imports and retires an
+coordinator (the link read from a real SMTP server's inbox), who sets a password; the admin
+starts a round and gives the coordinator a colleague, the coordinator assigns them a
+principle and both answer; the admin assigns a facilitator, imports and retires an
 instrument, deactivates a user, and reads it all in the audit log.
 
 The app is served on a real socket with MAIL_* pointing at an aiosmtpd server on loopback.
@@ -109,6 +110,7 @@ def test_an_admin_sets_up_an_administration_and_its_respondent_answers(site, smt
     admin.get_by_label("E-mail").fill(email)
     admin.get_by_label("Name").fill("Wanjiru Kamau")
     expect(admin.get_by_label("Administration (respondents only)")).not_to_have_value("")
+    admin.get_by_label(re.compile("^Coordinator of the administration")).check()
     before = len(smtp.inbox.messages)
     admin.get_by_role("button", name="Create and invite").click()
     expect(admin.get_by_role("status")).to_contain_text(f"was e-mailed to {email}")
@@ -133,13 +135,42 @@ def test_an_admin_sets_up_an_administration_and_its_respondent_answers(site, smt
     expect(admin.get_by_role("status")).to_contain_text("2027 self-assessment")
     expect(admin.get_by_role("link", name="2027 self-assessment")).to_be_visible()
 
-    # The respondent answers the first indicator.
+    # The admin gives the coordinator a colleague, who sets a password from the e-mail.
+    colleague_email = f"colleague-{secrets.token_hex(3)}@example.org"
+    admin.get_by_role("link", name="Invite a respondent").click()
+    admin.get_by_label("E-mail").fill(colleague_email)
+    admin.get_by_label("Name").fill("Otieno Odhiambo")
+    before = len(smtp.inbox.messages)
+    admin.get_by_role("button", name="Create and invite").click()
+    expect(admin.get_by_role("status")).to_contain_text(f"was e-mailed to {colleague_email}")
+    colleague = site()
+    colleague.goto(link_in(smtp.inbox.wait_for(before + 1)[-1]))
+    colleague.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    colleague.get_by_label("New password again").fill(NEW_PASSWORD)
+    colleague.get_by_role("button", name="Set password").click()
+    _sign_in(colleague, colleague_email, NEW_PASSWORD)
+
+    # The coordinator gives the first principle to the colleague; both answer.
     respondent.reload()
     respondent.get_by_role("link", name="2027 self-assessment").click()
-    respondent.get_by_role("link", name=FIRST.title.get("en")).first.click()
+    principle = FIRST.title.get("en")
+    respondent.get_by_label(f"Who answers {principle}").select_option(label="Otieno Odhiambo")
+    respondent.get_by_role("button", name=f"Assign {principle}").click()
+    expect(respondent.get_by_role("status")).to_contain_text(
+        f"Otieno Odhiambo answers “{principle}”")
+    respondent.get_by_role("link", name=principle).first.click()
     key = FIRST.indicators[0].key
     respondent.locator(f"label[for='{slug(key)}-level-2']").click()
     expect(respondent.locator(f"#status-{slug(key)}")).to_contain_text("Saved at")
+    colleague.get_by_role("link", name="2027 self-assessment").click()
+    expect(colleague.locator("#team")).to_contain_text("Otieno Odhiambo")
+    colleague.get_by_role("link", name=principle).first.click()
+    second = FIRST.indicators[1].key
+    colleague.locator(f"label[for='{slug(second)}-level-1']").click()
+    expect(colleague.locator(f"#status-{slug(second)}")).to_contain_text("Saved at")
+    respondent.goto(respondent.url.split("/principles/")[0])
+    total = len(FIRST.indicators)
+    expect(respondent.locator("#team")).to_contain_text(f"2 of {total} answered")
 
     # A facilitator is assigned to the new administration from their user page.
     admin.get_by_role("link", name="Users").click()
@@ -166,8 +197,8 @@ def test_an_admin_sets_up_an_administration_and_its_respondent_answers(site, smt
     # Everything is on record, and the log filters by action.
     admin.get_by_role("link", name="Audit log").click()
     for action in ("organisation.create", "user.create", "user.password_link",
-                   "user.password_set", "assessment.create", "user.assign",
-                   "user.deactivate"):
+                   "user.password_set", "assessment.create", "assessment.assign_principle",
+                   "user.assign", "user.deactivate"):
         expect(admin.get_by_role("rowheader", name=action).first).to_be_visible()
     admin.get_by_label("Action").select_option("user.deactivate")
     admin.get_by_role("button", name="Filter").click()
