@@ -62,6 +62,18 @@ def can_coordinate(user: User, assessment: Assessment) -> bool:
     return bool(db.session.scalar(select(User.is_coordinator).where(User.id == user.id)))
 
 
+def can_submit(user: User, assessment: Assessment) -> bool:
+    """A team with a coordinator is submitted by the coordinator alone; an administration
+    that has none yet (as before teams existed) by any of its respondents."""
+    if not can_answer(user, assessment):
+        return False
+    coordinators = select(User.id).where(User.organisation_id == assessment.organisation_id,
+                                         User.is_coordinator.is_(True),
+                                         User.active.is_(True))
+    found = set(db.session.scalars(coordinators))
+    return not found or user.id in found
+
+
 def can_answer(user: User, assessment: Assessment | AnswerTarget) -> bool:
     """Only respondents of the administration write answers."""
     return user.role == Role.RESPONDENT and user.organisation_id == assessment.organisation_id

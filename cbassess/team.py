@@ -15,21 +15,25 @@ from .accounts import AccountError
 from .extensions import db
 from .instrument import Instrument as InstrumentSpec
 from .models import Assessment, User
-from .permissions import assessment_or_404, can_coordinate, instrument_of
+from .permissions import assessment_or_404, can_coordinate, can_submit, instrument_of
 
 bp = Blueprint("team", __name__)
 
 
 @bp.app_context_processor
 def team_tools() -> dict:
-    """`team_of(assessment, instrument)` and `can_coordinate(assessment)` for templates."""
+    """`team_of(assessment, instrument)`, `can_coordinate(assessment)` and
+    `can_submit(assessment)` for templates."""
     def team_of(assessment: Assessment, instrument: InstrumentSpec) -> teams.Team:
         return teams.team_of(db.session, assessment, instrument)
 
     def coordinates(assessment: Assessment) -> bool:
         return current_user.is_authenticated and can_coordinate(current_user, assessment)
 
-    return {"team_of": team_of, "can_coordinate": coordinates}
+    def submits(assessment: Assessment) -> bool:
+        return current_user.is_authenticated and can_submit(current_user, assessment)
+
+    return {"team_of": team_of, "can_coordinate": coordinates, "can_submit": submits}
 
 
 @bp.post("/assessments/<int:assessment_id>/principles/<key>/assignee")

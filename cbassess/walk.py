@@ -29,6 +29,7 @@ from .permissions import (
     answer_target_or_404,
     assessment_or_404,
     can_answer,
+    can_submit,
     instrument_of,
     instrument_of_target,
     parse_instrument_row,
@@ -433,6 +434,8 @@ def history(assessment_id: int, key: str):
 def submit(assessment_id: int):
     """Submit for review when complete; otherwise name the unanswered indicators."""
     assessment = assessment_or_404(assessment_id, write=True)
+    if not can_submit(current_user, assessment):
+        abort(403)  # the team's coordinator submits
     instrument = instrument_of(assessment)
     try:
         missing = answer_store.submit(db.session, assessment, instrument, current_user.id)

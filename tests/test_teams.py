@@ -123,3 +123,16 @@ def test_the_command_line_names_a_coordinator(app, runner):
     refused = runner.invoke(args=["create-user", "--email", "x@example.org", "--role", "admin",
                                   "--coordinator", "--password", "a-long-password"])
     assert refused.exit_code != 0 and "for respondents" in refused.output
+
+
+def test_with_a_coordinator_only_they_submit(app, make_browser, a_id):
+    colleague = make_browser("resp-a2@example.org")
+    assert colleague.post(f"/assessments/{a_id}/submit").status_code == 422  # no coordinator
+    coordinator = _make_coordinator(app, make_browser)
+    assert colleague.post(f"/assessments/{a_id}/submit").status_code == 403
+    overview = colleague.get(f"/assessments/{a_id}").text
+    assert "coordinator submits the assessment" in overview
+    assert 'action="/assessments/%d/submit"' % a_id not in overview
+    assert coordinator.post(f"/assessments/{a_id}/submit").status_code == 422  # unanswered
+    with app.app_context():
+        assert db.session.get(Assessment, a_id).status == Status.DRAFT

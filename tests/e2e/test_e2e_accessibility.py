@@ -290,6 +290,10 @@ def test_axe_admin_and_account_pages(axe_page: Page, new_context, tmp_path):
     page.get_by_role("button", name="Start").click()
     expect(page.get_by_role("alert")).to_contain_text("Nothing was started")
     audit.check(page, "admin: start assessment refused (422)")
+    page.get_by_role("link", name=DEMO_ROUND).click()
+    expect(page.get_by_role("heading", name="Team")).to_be_visible()
+    audit.check(page, "admin: overview with the team's assignments")
+    page.go_back()
     page.get_by_role("link", name="Edit").click()
     audit.check(page, "admin: edit administration")
 
