@@ -293,7 +293,8 @@ def test_axe_admin_and_account_pages(axe_page: Page, new_context, tmp_path):
     page.get_by_role("link", name=DEMO_ROUND).click()
     expect(page.get_by_role("heading", name="Team")).to_be_visible()
     audit.check(page, "admin: overview with the team's assignments")
-    page.go_back()
+    page.goto("/admin/administrations")
+    page.get_by_role("link", name="Demo Customs Administration").click()
     page.get_by_role("link", name="Edit").click()
     audit.check(page, "admin: edit administration")
 
