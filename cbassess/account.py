@@ -1,5 +1,6 @@
-"""Everyone's own account: display name, language, password; setting a password from a
-one-time link (an invitation or a reset); "Forgot password" on the sign-in page.
+"""Everyone's own account: display name and language (the password is changed on
+auth's page); setting a password from a one-time link (an invitation or a reset);
+"Forgot password" on the sign-in page.
 
 "Forgot password" answers the same words, in the same time, whether or not the address
 has an account (the work happens off the request, see invitations.py), and is rate
@@ -24,6 +25,7 @@ from flask_login import current_user, login_required, logout_user
 
 from . import accounts, invitations
 from .accounts import AccountError
+from .auth import MIN_PASSWORD_LENGTH
 from .extensions import db, limiter
 from .models import User
 
@@ -73,25 +75,6 @@ def _password_field(name: str) -> str:
     return request.form.get(name, "")[:PASSWORD_FIELD_LIMIT]
 
 
-@bp.post("/account/password")
-@login_required
-def change_password():
-    """Change your password: the current one, then the new one twice."""
-    new, confirm = _password_field("new_password"), _password_field("confirm_password")
-    if new != confirm:
-        return _profile_page({"confirm_password": _("The two new passwords differ.")},
-                             status=422)
-    me = db.session.get(User, current_user.id)
-    try:
-        accounts.change_password(db.session, me, _password_field("current_password"), new)
-    except AccountError as exc:
-        db.session.rollback()
-        field = "new_password" if exc.field == "password" else exc.field
-        return _profile_page({field: exc.message}, status=422)
-    flash(_("Your password is changed."), "success")
-    return redirect(url_for("account.profile"), 303)
-
-
 def _forgot_limits() -> str:
     return current_app.config["FORGOT_PASSWORD_LIMITS"]
 
@@ -126,20 +109,23 @@ def set_password(token: str):
     if request.method == "POST":
         password, confirm = _password_field("password"), _password_field("confirm_password")
         if password != confirm:
-            return render_template("account/set_password.html", holder=holder,
-                                   errors={"confirm_password": _("The two passwords differ.")}
-                                   ), 422
+            return _set_password_page(holder, {"confirm_password": _("The two passwords "
+                                                                     "differ.")}), 422
         try:
             accounts.redeem_link(db.session, token, password)
         except AccountError as exc:
             db.session.rollback()
             if exc.field == "token":
                 return render_template("account/link_expired.html"), 410
-            return render_template("account/set_password.html", holder=holder,
-                                   errors={exc.field: exc.message}), 422
+            return _set_password_page(holder, {exc.field: exc.message}), 422
         if current_user.is_authenticated:  # someone else's session in this browser
             logout_user()
             session.clear()
         flash(_("Your password is set. Sign in with your e-mail address and it."), "success")
         return redirect(url_for("auth.login"), 303)
-    return render_template("account/set_password.html", holder=holder, errors={})
+    return _set_password_page(holder, {})
+
+
+def _set_password_page(holder: User, errors: dict) -> str:
+    return render_template("account/set_password.html", holder=holder, errors=errors,
+                           min_length=MIN_PASSWORD_LENGTH)

@@ -22,13 +22,13 @@ from babel import Locale, UnknownLocaleError
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
-from . import audit
-from .answers import has_control_characters
+from . import audit, text_policy
 from .audit import Actor
-from .auth import MIN_PASSWORD_LENGTH, PASSWORD_METHOD, hash_password
+from .auth import PASSWORD_METHOD, hash_password, weakness_message
 from .models import Assessment, Instrument, Organisation, PasswordToken, Role, User
+from .passwords import WeakPassword
 
 NAME_LIMIT = 200
 REGION_LIMIT = 100
@@ -204,12 +204,17 @@ def normalise_email(email: str) -> str:
     return email
 
 
-def _plain_text(field: str, text: str) -> str:
-    """Text with runs of spaces made one; AccountError for control characters."""
-    text = " ".join((text or "").split())
-    if has_control_characters(text):
-        raise AccountError(field, _l("This contains characters that cannot be stored."))
-    return text
+def _plain_text(field: str, text: str, limit: int = 1000) -> str:
+    """One line of text as stored (text_policy.clean_line); AccountError when refused."""
+    try:
+        text = text_policy.clean_line(text or "", limit)
+    except text_policy.TextRefused as exc:
+        if exc.reason == "length":
+            raise AccountError(field, _l("This has %(length)d characters; at most %(limit)d "
+                                         "fit.", length=exc.length, limit=exc.limit)) from exc
+        raise AccountError(field, _l("This contains characters that cannot be stored.")) \
+            from exc
+    return "" if text_policy.is_blank(text) else text
 
 
 def _check_name(name: str) -> str:
@@ -244,13 +249,13 @@ def _unusable_password() -> str:
     return generate_password_hash(secrets.token_urlsafe(32), method=PASSWORD_METHOD)
 
 
-def _hash_new_password(password: str) -> str:
-    """The password hashed with auth's rules; AccountError with the reason if refused."""
+def _hash_new_password(password: str, email: str, name: str) -> str:
+    """The password hashed with auth's rules (long enough, hard to guess, not the person's
+    own e-mail or name); AccountError with the reason if refused."""
     try:
-        return hash_password(password)
-    except ValueError as exc:
-        raise AccountError("password", _l("A password needs at least %(n)d characters.",
-                                          n=MIN_PASSWORD_LENGTH)) from exc
+        return hash_password(password, (email, name))
+    except WeakPassword as exc:
+        raise AccountError("password", weakness_message(exc.weakness)) from exc
 
 
 def create_user(session: Session, actor: Actor | None, email: str, name: str, role: str,
@@ -274,7 +279,7 @@ def create_user(session: Session, actor: Actor | None, email: str, name: str, ro
     assigned = _organisations_by_id(session, assign_to)
     if assigned and role != Role.FACILITATOR:
         raise AccountError("assign", _l("Only facilitators are assigned to administrations."))
-    password_hash = (_hash_new_password(password) if password is not None
+    password_hash = (_hash_new_password(password, email, name) if password is not None
                      else _unusable_password())
     if fields is not None:
         organisation = _add_organisation(session, actor, fields)
@@ -422,16 +427,6 @@ def update_profile(session: Session, user: User, name: str, language: str | None
     return user
 
 
-def change_password(session: Session, user: User, current: str, new: str) -> None:
-    """Replace a user's password once the current one is confirmed; open links stop
-    working."""
-    if not check_password_hash(user.password_hash, current or ""):
-        raise AccountError("current_password", _l("Your current password is not right."))
-    user.password_hash = _hash_new_password(new)
-    _expire_links(session, user.id)
-    session.commit()
-
-
 # ----------------------------------------------------------------- one-time links
 
 
@@ -491,7 +486,7 @@ def redeem_link(session: Session, token: str, password: str,
     if user is None:
         raise AccountError("token", _l("This link has expired or has already been used. "
                                        "Ask for a new one."))
-    password_hash = _hash_new_password(password)
+    password_hash = _hash_new_password(password, user.email, user.name)
     now = now or datetime.now(UTC)
     claimed = session.execute(
         update(PasswordToken)

@@ -34,6 +34,7 @@ from .extensions import db
 from .instrument import InstrumentError
 from .models import Assessment, Instrument, Organisation, Role, User
 from .permissions import can_administer, parse_instrument_row
+from .url_params import database_id, page_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -105,7 +106,7 @@ def organisations():
     """Administrations by name, searchable, a page at a time."""
     search = request.args.get("q", "")[:200]
     pagination = db.paginate(accounts.organisations(search),
-                             page=request.args.get("page", 1, type=int),
+                             page=page_number(),
                              per_page=_page_size(), error_out=False)
     return render_template("admin/organisations.html", pagination=pagination, search=search,
                            country_name=_country_name)
@@ -203,7 +204,7 @@ def start_assessment(organisation_id: int):
     """Start an assessment for the administration on a chosen instrument and round name."""
     organisation = _or_404(Organisation, organisation_id)
     round_name = request.form.get("round_name", "")
-    instrument_id = request.form.get("instrument_id", type=int)
+    instrument_id = database_id(request.form.get("instrument_id"))
     try:
         assessment = accounts.start_assessment(db.session, _acting_user(), organisation,
                                                instrument_id, round_name)
@@ -234,7 +235,7 @@ def users():
     active = {"active": True, "inactive": False}.get(state)
     pagination = db.paginate(
         accounts.users(search, role, active=active).options(joinedload(User.organisation)),
-        page=request.args.get("page", 1, type=int), per_page=_page_size(), error_out=False)
+        page=page_number(), per_page=_page_size(), error_out=False)
     return render_template("admin/users.html", pagination=pagination, search=search,
                            role=role, state=state if active is not None else "",
                            roles=list(Role))
@@ -250,11 +251,11 @@ def new_user():
     """Create a user and give them a one-time link to set their password (e-mailed when
     mail is configured, else shown here to pass on)."""
     values = {"email": "", "name": "", "role": Role.RESPONDENT.value,
-              "organisation_id": request.args.get("organisation_id", type=int)}
+              "organisation_id": database_id(request.args.get("organisation_id"))}
     if request.method == "POST":
         values = {"email": request.form.get("email", ""), "name": request.form.get("name", ""),
                   "role": request.form.get("role", ""),
-                  "organisation_id": request.form.get("organisation_id", type=int),
+                  "organisation_id": database_id(request.form.get("organisation_id")),
                   "is_coordinator": request.form.get("is_coordinator") == "yes"}
         actor = _acting_user()
         try:
@@ -262,7 +263,7 @@ def new_user():
                 db.session, actor, values["email"], values["name"], values["role"],
                 organisation_id=values["organisation_id"],
                 is_coordinator=values["is_coordinator"],
-                assign_to=[int(v) for v in request.form.getlist("assign") if v.isdigit()])
+                assign_to=[database_id(v) or 0 for v in request.form.getlist("assign")])
         except AccountError as exc:
             db.session.rollback()
             return _user_form({"user": None, "values": values,
@@ -286,7 +287,7 @@ def user(user_id: int):
     if request.method == "POST":
         values = {"email": person.email, "name": request.form.get("name", ""),
                   "role": request.form.get("role", ""),
-                  "organisation_id": request.form.get("organisation_id", type=int),
+                  "organisation_id": database_id(request.form.get("organisation_id")),
                   "is_coordinator": request.form.get("is_coordinator") == "yes"}
         try:
             accounts.update_user(db.session, _acting_user(), person, values["name"],
@@ -349,7 +350,7 @@ def send_link(user_id: int):
 @bp.post("/users/<int:user_id>/assignments")
 def assign(user_id: int):
     """Assign a facilitator to an administration."""
-    organisation_id = request.form.get("organisation_id", type=int)
+    organisation_id = database_id(request.form.get("organisation_id"))
     organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
     if organisation is None:
         _or_404(User, user_id)
@@ -467,7 +468,7 @@ def audit_log():
         target=request.args.get("target", "")[:300],
         since=since, until=until + timedelta(days=1) if until else None)
     pagination = db.paginate(audit.entries(wanted),
-                             page=request.args.get("page", 1, type=int),
+                             page=page_number(),
                              per_page=_page_size() * 2, error_out=False)
     return render_template("admin/audit.html", pagination=pagination, wanted=wanted,
                            since=request.args.get("since", "") if since else "",

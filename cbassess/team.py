@@ -16,6 +16,7 @@ from .extensions import db
 from .instrument import Instrument as InstrumentSpec
 from .models import Assessment, User
 from .permissions import assessment_or_404, can_coordinate, can_submit, instrument_of
+from .url_params import database_id
 
 bp = Blueprint("team", __name__)
 
@@ -46,11 +47,11 @@ def assign(assessment_id: int, key: str):
     if not assessment.status_enum.editable_by_respondent:
         abort(409)
     instrument = instrument_of(assessment)
-    user_id = request.form.get("user_id", "")
+    user_id = request.form.get("user_id", "").strip()
     try:
         person = teams.assign_principle(
             db.session, db.session.get(User, current_user.id), assessment, instrument, key,
-            int(user_id) if user_id.isdigit() else None)
+            database_id(user_id) if user_id else None)
     except AccountError as exc:
         db.session.rollback()
         flash(exc.message, "error")

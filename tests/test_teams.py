@@ -132,7 +132,7 @@ def test_with_a_coordinator_only_they_submit(app, make_browser, a_id):
     assert colleague.post(f"/assessments/{a_id}/submit").status_code == 403
     overview = colleague.get(f"/assessments/{a_id}").text
     assert "coordinator submits the assessment" in overview
-    assert 'action="/assessments/%d/submit"' % a_id not in overview
+    assert f'action="/assessments/{a_id}/submit"' not in overview
     assert coordinator.post(f"/assessments/{a_id}/submit").status_code == 422  # unanswered
     with app.app_context():
         assert db.session.get(Assessment, a_id).status == Status.DRAFT
