@@ -1,7 +1,8 @@
 """Blueprint: the coordinator shares out an assessment's principles among the team.
 
-The overview includes team/_team.html, which reads the team through `team_of` (given to
-templates here), so the walk's views need not know about teams.
+The overview reads the team through `team_of` (given to templates here; one query, the
+progress taken from the page's own scores) and includes team/_team.html, so the walk's
+views need not know about teams.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from .accounts import AccountError
 from .extensions import db
 from .instrument import Instrument as InstrumentSpec
 from .models import Assessment, User
-from .permissions import assessment_or_404, can_coordinate, can_submit, instrument_of
+from .permissions import assessment_or_404, can_coordinate, instrument_of
 from .url_params import database_id
 
 bp = Blueprint("team", __name__)
@@ -23,18 +24,11 @@ bp = Blueprint("team", __name__)
 
 @bp.app_context_processor
 def team_tools() -> dict:
-    """`team_of(assessment, instrument)`, `can_coordinate(assessment)` and
-    `can_submit(assessment)` for templates."""
-    def team_of(assessment: Assessment, instrument: InstrumentSpec) -> teams.Team:
-        return teams.team_of(db.session, assessment, instrument)
+    """`team_of(assessment, instrument, scores)` for the overview's team region."""
+    def team_of(assessment: Assessment, instrument: InstrumentSpec, scores) -> teams.Team:
+        return teams.team_of(db.session, assessment, instrument, scores)
 
-    def coordinates(assessment: Assessment) -> bool:
-        return current_user.is_authenticated and can_coordinate(current_user, assessment)
-
-    def submits(assessment: Assessment) -> bool:
-        return current_user.is_authenticated and can_submit(current_user, assessment)
-
-    return {"team_of": team_of, "can_coordinate": coordinates, "can_submit": submits}
+    return {"team_of": team_of}
 
 
 @bp.post("/assessments/<int:assessment_id>/principles/<key>/assignee")

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from . import audit
 from .accounts import AccountError
 from .audit import Actor
 from .instrument import Instrument as InstrumentSpec
-from .models import Answer, Assessment, PrincipleAssignment, Role, User
+from .models import Assessment, PrincipleAssignment, Role, User
+from .scoring import Progress, Scores
 
 
 @dataclass(frozen=True)
@@ -33,41 +34,62 @@ class MemberProgress:
 
 @dataclass(frozen=True)
 class Team:
-    """An assessment's team as the overview shows it."""
+    """An assessment's team as the overview shows it, read in one query."""
 
     members: tuple[User, ...]
     assignee: dict[str, User]  # principle key -> the person answering it
     progress: tuple[MemberProgress, ...]
 
+    def _member(self, user) -> User | None:
+        return next((m for m in self.members if m.id == user.id), None)
+
+    def can_coordinate(self, user) -> bool:
+        """permissions.can_coordinate, from what was read (no query): for the page."""
+        if user.role == Role.ADMIN:
+            return True
+        member = self._member(user)
+        return member is not None and member.is_coordinator
+
+    def can_submit(self, user) -> bool:
+        """permissions.can_submit, from what was read (no query): for the page."""
+        if self._member(user) is None:
+            return False
+        coordinators = [m for m in self.members if m.is_coordinator]
+        return not coordinators or any(m.id == user.id for m in coordinators)
+
 
 def members(session: Session, organisation_id: int) -> list[User]:
     """The active respondents of an administration, coordinators first."""
-    return list(session.scalars(
-        select(User).where(User.organisation_id == organisation_id,
-                           User.role == Role.RESPONDENT, User.active.is_(True))
-        .order_by(User.is_coordinator.desc(), User.name, User.email)))
+    return list(session.scalars(_members(organisation_id)))
 
 
-def team_of(session: Session, assessment: Assessment, instrument: InstrumentSpec) -> Team:
-    """Who is on which principle, and each assigned person's progress on theirs."""
-    people = members(session, assessment.organisation_id)
-    rows = session.scalars(select(PrincipleAssignment)
-                           .options(joinedload(PrincipleAssignment.user))
-                           .where(PrincipleAssignment.assessment_id == assessment.id))
-    assignee = {row.principle_key: row.user for row in rows
-                if instrument.principle(row.principle_key) is not None}
-    answered = {key for key, level, not_applicable in session.execute(
-        select(Answer.indicator_key, Answer.level, Answer.not_applicable)
-        .where(Answer.assessment_id == assessment.id))
-        if level is not None or not_applicable}
+def _members(organisation_id: int):
+    return (select(User).where(User.organisation_id == organisation_id,
+                               User.role == Role.RESPONDENT, User.active.is_(True))
+            .order_by(User.is_coordinator.desc(), User.name, User.email))
+
+
+def team_of(session: Session, assessment: Assessment, instrument: InstrumentSpec,
+            scores: Progress | Scores) -> Team:
+    """Who is on which principle, and each assigned person's progress on theirs (from the
+    page's own `scores`): one query, the team with their assignments."""
+    rows = session.execute(
+        _members(assessment.organisation_id).add_columns(PrincipleAssignment.principle_key)
+        .outerjoin(PrincipleAssignment,
+                   (PrincipleAssignment.user_id == User.id)
+                   & (PrincipleAssignment.assessment_id == assessment.id))).all()
+    people = tuple({user.id: user for user, _ in rows}.values())
+    assignee = {key: user for user, key in rows
+                if key is not None and instrument.principle(key) is not None}
     progress = []
-    for person in {u.id: u for u in assignee.values()}.values():
+    for person in people:
         keys = tuple(p.key for p in instrument.principles
-                     if assignee.get(p.key) is not None and assignee[p.key].id == person.id)
-        indicators = [i.key for k in keys for i in instrument.principle(k).indicators]
-        progress.append(MemberProgress(person, keys, sum(k in answered for k in indicators),
-                                       len(indicators)))
-    return Team(tuple(people), assignee, tuple(progress))
+                     if p.key in assignee and assignee[p.key].id == person.id)
+        if keys:
+            parts = [scores.principle(key) for key in keys]
+            progress.append(MemberProgress(person, keys, sum(p.answered for p in parts),
+                                           sum(p.total for p in parts)))
+    return Team(people, assignee, tuple(progress))
 
 
 def assign_principle(session: Session, actor: Actor, assessment: Assessment,
