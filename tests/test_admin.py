@@ -29,6 +29,7 @@ from cbassess.models import (
     User,
 )
 from tests.conftest import DATA, PASSWORD, SHIPPED_KEY, Browser
+from tests.mail_server import without_tokens
 
 NEW_PASSWORD = "a-fresh-passphrase-2026"
 
@@ -507,7 +508,7 @@ def test_forgot_password_without_mail_says_the_same_for_any_address(client):
     known = browser.post("/password/forgot", {"email": "resp-a@example.org"})
     unknown = browser.post("/password/forgot", {"email": "nobody@example.org"})
     assert known.status_code == unknown.status_code == 200
-    assert known.text.replace(browser.token, "") == unknown.text.replace(browser.token, "")
+    assert without_tokens(known.text) == without_tokens(unknown.text)
 
 
 def test_admin_pages_refuse_other_roles(make_browser):

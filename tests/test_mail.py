@@ -17,7 +17,7 @@ from cbassess.extensions import db
 from cbassess.mail import MailError, MailSettings, send
 from cbassess.models import Organisation
 from tests.conftest import Browser
-from tests.mail_server import SmtpServer, body_of, link_in
+from tests.mail_server import SmtpServer, body_of, link_in, without_tokens
 from tests.services import free_port
 
 NEW_PASSWORD = "a-fresh-passphrase-2026"
@@ -86,7 +86,7 @@ def test_forgot_password_mails_a_link_to_a_known_address_only(mail_app, smtp):
     unknown = visitor.post("/password/forgot", {"email": "nobody@example.org"})
     known = visitor.post("/password/forgot", {"email": "Resp-A@Example.org"})
     assert unknown.status_code == known.status_code == 200
-    assert unknown.text.replace(visitor.token, "") == known.text.replace(visitor.token, "")
+    assert without_tokens(unknown.text) == without_tokens(known.text)
     [message] = smtp.inbox.wait_for(1)
     assert smtp.inbox.recipients == [["resp-a@example.org"]]
     assert message["Subject"] == "Set a new cbassess password"
