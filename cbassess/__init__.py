@@ -80,6 +80,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAIL_DEFAULT_SENDER="",
         MAIL_TIMEOUT=10,
         PUBLIC_URL="",  # e.g. https://cbassess.example.org: the start of e-mailed links
+        # Evidence files: the store (None: instance/evidence; a shared folder for several
+        # app servers), the limits, and the largest upload request (None: derived).
+        EVIDENCE_STORE_PATH=None,
+        EVIDENCE_FILE_LIMIT=20 * 1024 * 1024,
+        EVIDENCE_ASSESSMENT_LIMIT=500 * 1024 * 1024,
+        EVIDENCE_FILES_PER_REQUEST=10,
+        EVIDENCE_REQUEST_LIMIT=None,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -109,6 +116,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     # Batch mode: SQLite cannot ALTER most of a table, so column changes copy the table.
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    # Before CSRF, which reads the form: an upload's body budget comes from the settings.
+    from .attachments import upload_body_limit
+
+    app.before_request(upload_body_limit)
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
@@ -116,7 +127,19 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     babel.init_app(app, locale_selector=select_locale)
 
-    from . import account, admin, auth, cli, errors, plan, results, security, team, walk
+    from . import (
+        account,
+        admin,
+        attachments,
+        auth,
+        cli,
+        errors,
+        plan,
+        results,
+        security,
+        team,
+        walk,
+    )
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
@@ -125,6 +148,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(walk.bp)
     app.register_blueprint(results.bp)
     app.register_blueprint(plan.bp)
+    app.register_blueprint(attachments.bp)
     errors.init_app(app)
     security.init_app(app)
     cli.init_app(app)

@@ -9,7 +9,13 @@
   database beside it, and copies the backup in through the same API: a running app sees the
   restored content on its next query instead of holding a replaced file open.
 
-PostgreSQL has its own tools for both (pg_dump and pg_restore).
+- Evidence files go with the database: `backup_files` copies every file the backed-up
+  database refers to into `<backup>.files/` (laid out as a store), each checked against its
+  SHA-256; `restore_files` checks every file the backup refers to before anything is
+  changed, then adds the missing ones to the store.
+
+PostgreSQL has its own tools for both (pg_dump and pg_restore); its evidence files are a
+folder to copy (their names are their hashes, so a copy is checked with `evidence check`).
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
+
+from .evidence_store import EvidenceStore, file_sha256
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 REQUIRED_TABLES = frozenset({"organisations", "users", "instruments", "assessments", "answers",
@@ -143,3 +151,100 @@ def restore(backup_file: str | Path, database: str | Path) -> Path | None:
     except sqlite3.Error as exc:
         raise BackupError(f"the restore failed: {exc}") from exc
     return kept
+
+
+def files_folder(backup_file: str | Path) -> Path:
+    """Where a backup's evidence files are kept: beside it, `<name>.files/`."""
+    backup_file = Path(backup_file)
+    return backup_file.with_name(backup_file.name + ".files")
+
+
+def referenced_files(database: str | Path) -> set[str]:
+    """The SHA-256 of every evidence file a database file refers to (none before 0.2)."""
+    with closing(_connect(Path(database))) as connection:
+        has_table = connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'evidence_files'"
+        ).fetchone()
+        if not has_table:
+            return set()
+        return {row[0] for row in connection.execute(
+            "SELECT DISTINCT sha256 FROM evidence_files")}
+
+
+def _copy_checked(source: Path, sha256: str, target: EvidenceStore) -> None:
+    """Copy one file into a store, atomically, refusing it unless it has its hash."""
+    with source.open("rb") as stream:
+        staged = target.stage(stream, limit=source.stat().st_size)
+    if staged.sha256 != sha256:
+        target.discard(staged)
+        raise BackupError(f"{source} does not have the content its name says (SHA-256 "
+                          f"{staged.sha256}): the file is damaged")
+    target.keep(staged)
+
+
+def backup_files(backup_file: str | Path, store: EvidenceStore, referenced: set[str]
+                 ) -> tuple[Path, int]:
+    """Copy the evidence files a backup refers to beside it; return the folder and the
+    number of files. A file missing or damaged in the store is an error (the backup would
+    not be complete)."""
+    folder = EvidenceStore(files_folder(backup_file))
+    folder.root.mkdir(parents=True, exist_ok=True)
+    for sha256 in sorted(referenced):
+        if folder.verify(sha256):
+            continue
+        source = store.path_of(sha256)
+        if not source.is_file():
+            raise BackupError(f"evidence file {sha256} is missing from the store "
+                              f"{store.root}: the backup of the files is incomplete")
+        _copy_checked(source, sha256, folder)
+    return folder.root, len(referenced)
+
+
+def check_files_folder(backup_file: str | Path) -> None:
+    """Every file beside a backup still has the content its name says (BackupError)."""
+    folder = EvidenceStore(files_folder(backup_file))
+    damaged = [sha256 for sha256 in folder.stored() if not folder.verify(sha256)]
+    if damaged:
+        raise BackupError(f"{len(damaged)} evidence file(s) in {folder.root} do not match "
+                          f"their SHA-256: {', '.join(damaged[:5])}")
+
+
+def check_backup_files(backup_file: str | Path, store: EvidenceStore, referenced: set[str]
+                       ) -> list[str]:
+    """The referenced files the store lacks, all found intact beside the backup; raises
+    BackupError listing those that are neither there nor in the store, intact."""
+    folder = EvidenceStore(files_folder(backup_file))
+    missing = [sha256 for sha256 in sorted(referenced)
+               if not store.verify(sha256) and not folder.verify(sha256)]
+    if missing:
+        raise BackupError(f"{len(missing)} evidence file(s) the backup refers to are neither "
+                          f"in {folder.root} nor in the store, or do not match their "
+                          f"SHA-256: {', '.join(missing[:5])}")
+    return [sha256 for sha256 in sorted(referenced) if not store.verify(sha256)]
+
+
+def restore_files(backup_file: str | Path, store: EvidenceStore, referenced: set[str]) -> int:
+    """Add to the store, checked, every referenced file it lacks; return how many were
+    added. Checks them all before copying any."""
+    folder = EvidenceStore(files_folder(backup_file))
+    needed = check_backup_files(backup_file, store, referenced)
+    for sha256 in needed:
+        _copy_checked(folder.path_of(sha256), sha256, store)
+    return len(needed)
+
+
+def restore_folder(backup_file: str | Path, store: EvidenceStore) -> int:
+    """Add to the store every file beside a backup that it lacks, each checked (for a
+    PostgreSQL dump, whose references are known only once it is restored)."""
+    folder = EvidenceStore(files_folder(backup_file))
+    check_files_folder(backup_file)
+    needed = [sha256 for sha256 in folder.stored() if not store.verify(sha256)]
+    for sha256 in needed:
+        _copy_checked(folder.path_of(sha256), sha256, store)
+    return len(needed)
+
+
+def damaged_files(store: EvidenceStore, referenced: set[str]) -> list[str]:
+    """The referenced files that are missing from the store or fail their hash."""
+    return [sha256 for sha256 in sorted(referenced)
+            if not store.has(sha256) or file_sha256(store.path_of(sha256)) != sha256]

@@ -18,9 +18,10 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from . import accounts, instrument_store
+from . import accounts, exchange, instrument_store
 from . import answers as answer_store
 from . import backup as backups
+from . import evidence as evidence_files
 from . import pg_backup as pg_backups
 from .auth import hash_password
 from .extensions import db, migrate
@@ -38,6 +39,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(instrument_group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(import_assessment_command)
+    app.cli.add_command(evidence_group)
 
 
 def upgrade_schema() -> None:
@@ -245,11 +248,16 @@ def backup_command(path: Path) -> None:
         if pg_backups.is_postgresql(url):
             written = pg_backups.backup(url, path)
             click.echo(f"Backed up to {written} (pg_restore can read it: ok)")
+            # Read after the dump: every file the dump refers to, and perhaps a few more.
+            referenced = evidence_files.referenced_hashes(db.session)
         else:
             written = backups.backup(backups.sqlite_path(url), path)
             click.echo(f"Backed up to {written} (integrity check: ok)")
+            referenced = backups.referenced_files(written)
+        folder, count = backups.backup_files(written, _store(), referenced)
     except backups.BackupError as exc:
         raise click.ClickException(str(exc)) from exc
+    click.echo(f"Evidence files: {count} in {folder} (each checked against its SHA-256)")
 
 
 @click.command("restore")
@@ -265,19 +273,32 @@ def restore_command(path: Path, yes: bool) -> None:
         if postgresql:
             where = url.render_as_string(hide_password=True)
             pg_backups.verify(path)
+            backups.check_files_folder(path)  # which files the dump needs is known after
         else:
             where = backups.sqlite_path(url)
             backups.verify(path)
+            backups.check_backup_files(path, _store(), backups.referenced_files(path))
         if not yes:
             click.confirm(f"Replace every answer in {where} with the content of {path}?",
                           abort=True)
+        if postgresql:  # the files the dump needs are known once it is in: copy them all
+            added = backups.restore_folder(path, _store())
+        else:
+            added = backups.restore_files(path, _store(), backups.referenced_files(path))
         db.session.remove()
         db.engine.dispose()  # no connection of ours holds a table the restore replaces
         kept = pg_backups.restore(url, path) if postgresql else backups.restore(path, where)
+        if postgresql:
+            try:
+                backups.check_backup_files(path, _store(),
+                                           evidence_files.referenced_hashes(db.session))
+            except backups.BackupError as exc:
+                raise backups.BackupError(f"the database was restored, but {exc}") from exc
     except backups.BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     db.engine.dispose()
     click.echo(f"Restored {where} from {path}.")
+    click.echo(f"Evidence files: {added} added to the store, every one checked.")
     if kept:
         click.echo(f"The database as it was before is kept at {kept}.")
     _say_if_behind()
@@ -291,3 +312,65 @@ def _say_if_behind() -> None:
     if current != head:
         click.echo(f"The restored database is at schema revision {current or '0.1.0'}; this "
                    f"version needs {head}: run `flask --app cbassess db upgrade`.")
+
+
+def _store() -> evidence_files.EvidenceStore:
+    return evidence_files.store_for(current_app.config, current_app.instance_path)
+
+
+@click.command("import-assessment")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True))
+@click.option("--administration", required=True,
+              help="Name of the administration the assessment is imported into.")
+@click.option("--round", "round_name", default=None,
+              help="Round name to give it (default: the exported one).")
+@with_appcontext
+def import_assessment_command(path: str, administration: str, round_name: str | None) -> None:
+    """Import an export.zip (answers, history and files) as a new assessment; everything is
+    checked first, and nothing is written unless all of it is imported."""
+    try:
+        assessment = exchange.import_archive(
+            db.session, _store(), path, administration, round_name,
+            evidence_files.limits_for(current_app.config))
+    except exchange.ImportRefused as exc:
+        raise click.ClickException(f"nothing was imported: {exc}") from exc
+    files = len(evidence_files.every_file(db.session, assessment.id))
+    click.echo(f"Imported “{assessment.round_name}” into {administration} as assessment "
+               f"{assessment.id}: {assessment.answered_count} answered indicators, "
+               f"{files} files.")
+
+
+evidence_group = AppGroup("evidence", help="Check the evidence store; clean up after crashes.")
+
+
+@evidence_group.command("check")
+def evidence_check() -> None:
+    """Check that every file an answer refers to is in the store with its SHA-256."""
+    store = _store()
+    referenced = evidence_files.referenced_hashes(db.session)
+    damaged = backups.damaged_files(store, referenced)
+    if damaged:
+        raise click.ClickException(
+            f"{len(damaged)} of {len(referenced)} evidence files are missing or damaged in "
+            f"{store.root}: {', '.join(damaged[:10])}")
+    click.echo(f"OK: {len(referenced)} evidence files in {store.root}, each matching its "
+               "SHA-256.")
+
+
+@evidence_group.command("orphans")
+@click.option("--delete", is_flag=True, help="Delete them.")
+@click.option("--older-than", "older_than", type=click.IntRange(min=0),
+              default=3600, show_default=True,
+              help="Leave alone files younger than this many seconds (an upload may be "
+                   "committing).")
+def evidence_orphans(delete: bool, older_than: int) -> None:
+    """List (or delete) stored files no answer refers to, and partial uploads a crash left."""
+    store = _store()
+    orphans = store.orphans(evidence_files.referenced_hashes(db.session), grace=older_than)
+    for path in orphans:
+        click.echo(str(path))
+        if delete:
+            path.unlink(missing_ok=True)
+    verb = "Deleted" if delete else "Found"
+    click.echo(f"{verb} {len(orphans)} file(s) that nothing refers to.")
+

@@ -14,6 +14,7 @@ from enum import StrEnum
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -336,3 +337,34 @@ class PrincipleAssignment(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
     user: Mapped[User] = relationship()
+
+
+class EvidenceFile(db.Model):
+    """A file attached to an answer. The content is in the evidence store under its SHA-256;
+    a removed file keeps its row (removed_at, removed_by), so the history still shows it."""
+
+    __tablename__ = "evidence_files"
+    __table_args__ = (
+        Index("ix_evidence_files_answer", "assessment_id", "indicator_key", "id"),
+        Index("ix_evidence_files_sha256", "sha256"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("assessments.id", ondelete="CASCADE")
+    )
+    indicator_key: Mapped[str] = mapped_column(String(20))
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    attached_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    attached_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    removed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    attached_by: Mapped[User | None] = relationship(foreign_keys=[attached_by_id])
+    removed_by: Mapped[User | None] = relationship(foreign_keys=[removed_by_id])

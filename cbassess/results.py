@@ -10,6 +10,7 @@ and the PDF by cbassess.report.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from flask import (
@@ -19,6 +20,7 @@ from flask import (
     current_app,
     render_template,
     request,
+    send_file,
     stream_with_context,
     url_for,
 )
@@ -28,12 +30,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from . import action_store, exports
+from . import action_store, evidence, exchange, exports
 from .action_plan import Plan, build_plan, top_actions
 from .charts import Bar, RadarAxis, bar_svg, radar_svg
+from .evidence import current_files, every_file, files_by_indicator
 from .exports import content_disposition
 from .extensions import db
-from .models import Answer, AnswerRevision, Assessment, Role, Status, User
+from .models import Answer, AnswerRevision, Assessment, EvidenceFile, Role, Status, User
 from .permissions import (
     assessment_or_404,
     instrument_of,
@@ -91,12 +94,20 @@ def _report_data(assessment: Assessment, language: str | None = None,
                    title=_("Bar chart of the average level per principle (%(scale)s): "
                            "%(figures)s", scale=scale, figures=figures))
     plan = _plan(assessment, instrument, answers, language) if with_plan else None
+    files = _in_instrument_order(instrument, current_files(db.session, assessment.id))
     return dict(assessment=assessment, instrument=instrument, answers=answers, scores=scores,
                 chart=chart, bars=bars, language=language, plan=plan,
                 top_actions=top_actions(plan) if plan else [],
                 weakest_areas=weakest_areas(scores.indicators),
                 worked_example=_worked_example(instrument, scores),
-                validated=assessment.status == Status.VALIDATED)
+                validated=assessment.status == Status.VALIDATED,
+                files=files, files_by_key=files_by_indicator(files))
+
+
+def _in_instrument_order(instrument, files: list[EvidenceFile]) -> list[EvidenceFile]:
+    """Files in the order their indicators come in the instrument, then as attached."""
+    order = {indicator.key: n for n, indicator in enumerate(instrument.indicators)}
+    return sorted(files, key=lambda f: (order.get(f.indicator_key, len(order)), f.id))
 
 
 def _worked_example(instrument, scores) -> dict:
@@ -215,6 +226,32 @@ def export_json(assessment_id: int):
     headers = {"Content-Disposition": _disposition("attachment", assessment, "json")}
     if request.method == "HEAD":
         return Response(mimetype="application/json", headers=headers)
+    head, revisions = _export_parts(assessment)
+    return Response(stream_with_context(exports.json_stream(head, "revisions", revisions)),
+                    mimetype="application/json", headers=headers)
+
+
+@bp.get("/assessments/<int:assessment_id>/export.zip")
+@login_required
+def export_zip(assessment_id: int):
+    """export.json and every file it lists, for an archive or an import elsewhere (written
+    to a temporary file, on disk past a few MB, as the files can be large)."""
+    assessment = assessment_or_404(assessment_id)
+    headers = {"Content-Disposition": _disposition("attachment", assessment, "zip")}
+    if request.method == "HEAD":
+        return Response(mimetype="application/zip", headers=headers)
+    head, revisions = _export_parts(assessment)
+    archive = exchange.write_archive(
+        exports.json_stream(head, "revisions", revisions), [f["sha256"] for f in head["files"]],
+        evidence.store_for(current_app.config, current_app.instance_path))
+    response = send_file(archive, mimetype="application/zip", max_age=0)
+    response.headers.update(headers)
+    return response
+
+
+def _export_parts(assessment: Assessment) -> tuple[dict, Iterator[dict]]:
+    """What export.json holds: everything but the history, and the history as it is read
+    (a batch of revisions at a time)."""
     data = _report_data(assessment)
     instrument, scores = data["instrument"], data["scores"]
     head = {
@@ -239,14 +276,16 @@ def export_json(assessment_id: int):
             "changed_at": r.changed_at.isoformat(), "before": r.before, "after": r.after,
         } for key in sorted({a.key for a in data["plan"].actions})
             for r in reversed(action_store.load_history(db.session, assessment.id, key))],
+        # Every file ever attached (removed ones say so): bounded by the assessment's limit.
+        "files": [exchange.file_entry(f) for f in
+                  _in_instrument_order(instrument, every_file(db.session, assessment.id))],
     }
     revisions = ({
         "indicator_key": r.indicator_key, "version": r.version, "kind": r.kind,
         "changed_by": r.email, "changed_at": r.changed_at.isoformat(), "before": r.before,
         "after": r.after,
     } for r in _revisions_in_batches(assessment.id))
-    return Response(stream_with_context(exports.json_stream(head, "revisions", revisions)),
-                    mimetype="application/json", headers=headers)
+    return head, revisions
 
 
 def _revisions_in_batches(assessment_id: int):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload
 
 from . import answers as answer_store
 from . import scoring, text_policy
+from .evidence import current_files, every_file, files_by_indicator
 from .extensions import db, limiter
 from .instrument import Indicator, Principle
 from .instrument import Instrument as InstrumentSpec
@@ -249,6 +250,8 @@ def _principle_context(assessment: Assessment, instrument: InstrumentSpec, princ
         assessment=assessment, instrument=instrument, principle=principle, views=views,
         scores=scores_of(instrument, answers), previous=previous, following=following,
         language=_language(), editable=_editable(assessment), edits=edit_count(answers),
+        evidence_files=files_by_indicator(current_files(
+            db.session, assessment.id, [i.key for i in principle.indicators])),
     )
 
 
@@ -426,7 +429,8 @@ def history(assessment_id: int, key: str):
         page=page_number(), per_page=current_app.config["HISTORY_PAGE_SIZE"],
         error_out=True)  # 404 past the last page
     return render_template("walk/history.html", assessment=assessment, instrument=instrument,
-                           indicator=indicator, pagination=pagination, language=_language())
+                           indicator=indicator, pagination=pagination, language=_language(),
+                           files=every_file(db.session, assessment.id, key))
 
 
 @bp.post("/assessments/<int:assessment_id>/submit")

@@ -74,12 +74,13 @@ def database_url(databases):
 
 
 @pytest.fixture
-def app(database_url):
+def app(database_url, tmp_path):
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "RATELIMIT_ENABLED": False,
+        "EVIDENCE_STORE_PATH": str(tmp_path / "evidence"),
     })
     yield app
     with app.app_context():

@@ -250,7 +250,7 @@ class _Forms(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "form":
-            self.forms.append({"action": attrs.get("action"),
+            self.forms.append({"action": attrs.get("action") or "",
                                "method": (attrs.get("method") or "get").lower(),
                                "fields": []})
         elif not self.forms:

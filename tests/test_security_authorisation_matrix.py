@@ -141,6 +141,12 @@ EXPECTED: dict[tuple[str, str], Row] = {
     # The coordinator only (resp_a is not one): test_teams.py covers them.
     ("team.assign", "POST"): Row(401, 403, 404, 403, 404, 303, key="PW",
                                  form={"user_id": ""}),
+    ("results.export_zip", "GET"): assessment_page(),
+    # Evidence files: file_id is a file attached to A's PW.1 (the a_file_id fixture). A plain
+    # form without a file is refused with a message (303 back to the page); removal 303s.
+    ("attachments.upload", "POST"): Row(302, 303, 404, 403, 404, 403),
+    ("attachments.remove", "POST"): Row(302, 303, 404, 403, 404, 403),
+    ("attachments.download", "GET"): assessment_page(),
 }
 
 
@@ -153,7 +159,7 @@ def _routes(app) -> list[tuple[str, str, object]]:
 
 # The first administration, user and instrument, and a token that opens nothing.
 DEFAULT_IDS = {"organisation_id": 1, "user_id": 1, "instrument_id": 1,
-               "token": "not-a-live-token"}
+               "token": "not-a-live-token", "file_id": 1}
 
 
 def _path(rule, a_id: int, key: str, ids: dict | None = None) -> str:
@@ -191,8 +197,25 @@ def record_ids(app, other_instrument) -> dict:
                 "instrument_id": other_instrument, "token": "not-a-live-token"}
 
 
+@pytest.fixture
+def a_file_id(app, a_id) -> int:
+    """A file attached to A's PW.1, for the routes that serve or remove one."""
+    import io
+
+    from cbassess import evidence
+    from cbassess.extensions import db
+
+    with app.app_context():
+        (row,) = evidence.attach(
+            db.session, evidence.store_for(app.config, app.instance_path), a_id, "PW.1",
+            [evidence.Upload("matrix.txt", io.BytesIO(b"matrix evidence"))], None,
+            evidence.limits_for(app.config))
+        return row.id
+
+
 @pytest.mark.parametrize("role", ROLES)
-def test_each_route_answers_each_role_as_the_table_says(app, a_id, record_ids, role):
+def test_each_route_answers_each_role_as_the_table_says(app, a_id, record_ids, a_file_id,
+                                                        role):
     browser = Browser(app.test_client())
     if role == "anonymous":
         browser.refresh_token("/login")  # a visitor's session: a valid token, no user
@@ -206,7 +229,7 @@ def test_each_route_answers_each_role_as_the_table_says(app, a_id, record_ids, r
     for endpoint, method, rule in _routes(app):
         row = _row(endpoint, method)
         assert row is not None, f"no row for {endpoint} {method}"
-        path = _path(rule, a_id, row.key, record_ids)
+        path = _path(rule, a_id, row.key, {**record_ids, "file_id": a_file_id})
         headers = {"Origin": "http://localhost"}
         data = dict(row.form) if method == "POST" else None
         if row.htmx:
