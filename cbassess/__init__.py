@@ -130,25 +130,29 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import (
         account,
         admin,
+        answering,
+        assessments,
         attachments,
         auth,
         cli,
         errors,
+        pages,
         plan,
         results,
         security,
         team,
-        walk,
     )
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(team.bp)
-    app.register_blueprint(walk.bp)
+    app.register_blueprint(assessments.bp)
+    app.register_blueprint(answering.bp)
     app.register_blueprint(results.bp)
     app.register_blueprint(plan.bp)
     app.register_blueprint(attachments.bp)
+    pages.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     cli.init_app(app)

@@ -118,7 +118,7 @@ def _files_region(assessment: Assessment, key: str, editable: bool, **extra) -> 
 
 
 def _back_to(assessment: Assessment, indicator) -> str:
-    return url_for("walk.principle_page", assessment_id=assessment.id,
+    return url_for("answering.principle_page", assessment_id=assessment.id,
                    key=indicator.principle_key,
                    _anchor=f"evidence-{indicator.key.replace('.', '-')}")
 
@@ -194,7 +194,7 @@ def upload(assessment_id: int, key: str):
     if not request.headers.get("HX-Request"):
         if message:  # shown at the top of the page, where the redirect lands
             flash(message, "error")
-            return redirect(url_for("walk.principle_page", assessment_id=assessment.id,
+            return redirect(url_for("answering.principle_page", assessment_id=assessment.id,
                                     key=indicator.principle_key), 303)
         else:
             flash(ngettext("%(num)d file attached to %(key)s.",

@@ -118,7 +118,7 @@ def _account_key() -> str:
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths are followed after sign-in."""
-    return target if is_local_path(target) else url_for("walk.index")
+    return target if is_local_path(target) else url_for("assessments.index")
 
 
 RESUME_PREFIX = "resume:"
@@ -228,7 +228,7 @@ def change_password():
             user.password_hash = hash_password(form.new.data, (user.email, user.name or ""))
             db.session.commit()
             flash(_("Your password is changed."), "success")
-            return redirect(url_for("walk.index"), 303)
+            return redirect(url_for("assessments.index"), 303)
         form.current.errors.append(_("That is not your current password."))
     if request.method == "POST":
         status = 422

@@ -37,6 +37,7 @@ from .evidence import current_files, every_file, files_by_indicator
 from .exports import content_disposition
 from .extensions import db
 from .models import Answer, AnswerRevision, Assessment, EvidenceFile, Role, Status, User
+from .pages import load_answers, scores_of
 from .permissions import (
     assessment_or_404,
     instrument_of,
@@ -45,7 +46,6 @@ from .permissions import (
 )
 from .report import ReportOptions, render_pdf, text_direction
 from .scoring import AnswerValue, score, weakest_areas
-from .walk import load_answers, scores_of
 
 bp = Blueprint("results", __name__)
 log = logging.getLogger(__name__)

@@ -56,4 +56,5 @@ def assign(assessment_id: int, key: str):
         else:
             flash(_("%(name)s answers “%(p)s”.", name=person.display_name, p=principle),
                   "success")
-    return redirect(url_for("walk.overview", assessment_id=assessment.id, _anchor="team"), 303)
+    return redirect(url_for("assessments.overview", assessment_id=assessment.id,
+                            _anchor="team"), 303)

@@ -64,8 +64,9 @@ def _refusals(app, a_id, htmx: bool, token_of) -> list[str]:
 
 def test_there_are_state_changing_routes_to_check(app):
     assert {e for e, _, _ in _unsafe_routes(app)} >= {
-        "auth.login", "auth.login_resume", "auth.logout", "auth.change_password", "walk.create",
-        "walk.principle_page", "walk.autosave", "walk.submit"}
+        "auth.login", "auth.login_resume", "auth.logout", "auth.change_password",
+        "assessments.create", "answering.principle_page", "answering.autosave",
+        "assessments.submit"}
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["form", "htmx"])
@@ -105,7 +106,7 @@ def test_get_head_and_options_never_change_the_database(app, a_id, make_browser,
     for endpoint, method, rule in _routes(app):
         if method in UNSAFE:
             continue
-        key = "PW" if endpoint == "walk.principle_page" else "PW.1"
+        key = "PW" if endpoint == "answering.principle_page" else "PW.1"
         browser.client.open(_path(rule, a_id, key), method=method,
                             headers={"Origin": "http://localhost"})
     assert database_rows(app) == before

@@ -84,7 +84,8 @@ def send(client, path: str, body: bytes, content_type: str = "application/x-www-
 
 def _post_routes(app, a_id: int) -> list[tuple[str, str]]:
     """(endpoint, path) of every route that takes a POST."""
-    return [(endpoint, _path(rule, a_id, "PW" if endpoint == "walk.principle_page" else "PW.1"))
+    return [(endpoint,
+             _path(rule, a_id, "PW" if endpoint == "answering.principle_page" else "PW.1"))
             for endpoint, method, rule in _routes(app) if method == "POST"]
 
 

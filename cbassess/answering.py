@@ -1,4 +1,4 @@
-"""The respondent's walk: assessment lists, overview, principle pages, autosave, history, submit.
+"""The respondent's walk: principle pages, autosave, an answer's history.
 
 Each view parses, authorises, calls answers.py or scoring.py, and renders. A principle page
 is one plain <form> (it works with JavaScript off); with htmx each indicator saves itself and
@@ -11,38 +11,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from . import answers as answer_store
-from . import scoring, text_policy
+from . import scoring
 from .evidence import current_files, every_file, files_by_indicator
 from .extensions import db, limiter
 from .instrument import Indicator, Principle
 from .instrument import Instrument as InstrumentSpec
-from .models import Answer, AnswerRevision, Assessment, Instrument, Role, Status
+from .models import Answer, AnswerRevision, Assessment
+from .pages import edit_count, editable, language, load_answers, locked_message, scores_of
 from .permissions import (
     answer_target_or_404,
     assessment_or_404,
-    can_answer,
-    can_submit,
     instrument_of,
     instrument_of_target,
-    parse_instrument_row,
-    visible_assessments,
 )
-from .scoring import AnswerValue, Scores, score
 from .security import ONE_ANSWER, ONE_PRINCIPLE, accepts
-from .url_params import database_id, page_number
+from .url_params import page_number
 
-bp = Blueprint("walk", __name__)
-
-ROUND_NAME_LIMIT = 100
+bp = Blueprint("answering", __name__)
 
 
 def _saver() -> str:
@@ -89,29 +80,6 @@ class AnswerView:
         return view
 
 
-def load_answers(assessment_id: int) -> dict[str, Answer]:
-    """All stored answers of an assessment, by indicator key, in one query."""
-    return {a.indicator_key: a for a in db.session.scalars(
-        select(Answer).options(joinedload(Answer.updated_by))
-        .where(Answer.assessment_id == assessment_id))}
-
-
-def edit_count(answers: dict[str, Answer]) -> int:
-    """Edits made to an assessment's answers so far (versions only grow).
-
-    Sent with each progress update so the page can drop a reply that was overtaken by a
-    newer one: saves of different indicators run side by side and may answer out of order.
-    """
-    return sum(a.version for a in answers.values())
-
-
-def scores_of(instrument: InstrumentSpec, answers: dict[str, Answer]) -> Scores:
-    return score(instrument, {k: AnswerValue(a.level, a.not_applicable)
-                              for k, a in answers.items()})
-
-
-def _language() -> str:
-    return str(get_locale() or "en")
 
 
 def _principle_or_404(instrument: InstrumentSpec, key: str) -> Principle:
@@ -135,112 +103,6 @@ def answer_limits() -> dict:
     return {"evidence_limit": answer_store.EVIDENCE_LIMIT, "note_limit": answer_store.NOTE_LIMIT}
 
 
-@bp.get("/")
-def home():
-    return redirect(url_for("walk.index"))
-
-
-@bp.get("/assessments")
-@login_required
-def index():
-    """The assessments the user may see, newest first, a page at a time."""
-    page = page_number()
-    # Sort and count ids only (an index covers them), then load the one page of rows with
-    # their administration and instrument: the sort never carries joined rows.
-    order = (Assessment.created_at.desc(), Assessment.id.desc())
-    query = visible_assessments(current_user).with_only_columns(Assessment.id).order_by(*order)
-    pagination = db.paginate(query, page=page, per_page=current_app.config["PAGE_SIZE"],
-                             error_out=True)  # 404 past the last page
-    pagination.items = list(db.session.scalars(
-        select(Assessment)
-        .options(joinedload(Assessment.organisation), joinedload(Assessment.instrument_row))
-        .where(Assessment.id.in_(pagination.items)).order_by(*order)))
-    totals = _indicator_totals({a.instrument_row for a in pagination.items})
-    return render_template(
-        "walk/index.html", pagination=pagination, totals=totals,
-        instruments=_instrument_choices() if current_user.role == Role.RESPONDENT else [],
-        language=_language(),
-    )
-
-
-def _indicator_totals(rows: set[Instrument]) -> dict[int, int]:
-    """Number of indicators of each instrument shown, for the progress column."""
-    return {row.id: len(parse_instrument_row(row).indicators) for row in rows}
-
-
-def _instrument_choices() -> list[Instrument]:
-    """The newest version of each imported instrument that is not retired."""
-    rows = db.session.scalars(select(Instrument).where(Instrument.retired_at.is_(None))
-                              .order_by(Instrument.key, Instrument.imported_at.desc()))
-    newest: dict[str, Instrument] = {}
-    for row in rows:
-        newest.setdefault(row.key, row)
-    return list(newest.values())
-
-
-@bp.post("/assessments")
-@login_required
-def create():
-    """Start a new assessment (round) for the respondent's administration."""
-    if current_user.role != Role.RESPONDENT or current_user.organisation_id is None:
-        abort(403)
-    round_name, error = _round_name(request.form.get("round_name") or "")
-    instrument_id = database_id(request.form.get("instrument_id"))
-    instrument = db.session.get(Instrument, instrument_id) if instrument_id else None
-    if error is None and (instrument is None or instrument.retired):
-        error = _("Choose an instrument.")
-    if error is None:
-        assessment = Assessment(organisation_id=current_user.organisation_id,
-                                instrument_id=instrument.id, round_name=round_name,
-                                created_by_id=current_user.id)
-        db.session.add(assessment)
-        try:
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            error = _("Your administration already has a round called “%(name)s”.",
-                      name=round_name)
-        else:
-            flash(_("Assessment “%(name)s” started.", name=round_name), "success")
-            return redirect(url_for("walk.overview", assessment_id=assessment.id), 303)
-    flash(error, "error")
-    return index(), 422  # the list again, with the message; nothing was created
-
-
-def _round_name(posted: str) -> tuple[str, str | None]:
-    """The round name as stored, or the reason it cannot be (text_policy's rules)."""
-    try:
-        name = text_policy.clean_line(posted, ROUND_NAME_LIMIT)
-    except text_policy.TextRefused as refused:
-        if refused.reason == "length":
-            return "", _("A round name has at most %(n)d characters.", n=ROUND_NAME_LIMIT)
-        return "", _("The round name contains characters that cannot be stored: control "
-                     "characters, line separators or text-direction overrides.")
-    if text_policy.is_blank(name):
-        return "", _("Give the round a name, for example “2027 self-assessment”.")
-    return name, None
-
-
-@bp.get("/assessments/<int:assessment_id>")
-@login_required
-def overview(assessment_id: int):
-    """Each principle with its progress and current score, and the way in."""
-    assessment = assessment_or_404(assessment_id)
-    return _overview_with(assessment, instrument_of(assessment), None)
-
-
-def _overview_with(assessment: Assessment, instrument: InstrumentSpec,
-                   missing: list[str] | None) -> str:
-    answers = load_answers(assessment.id)
-    return render_template(
-        "walk/overview.html", assessment=assessment, instrument=instrument,
-        scores=scores_of(instrument, answers), language=_language(),
-        editable=_editable(assessment), missing=missing,
-    )
-
-
-def _editable(assessment: Assessment) -> bool:
-    return can_answer(current_user, assessment) and assessment.status_enum.editable_by_respondent
 
 
 def _principle_context(assessment: Assessment, instrument: InstrumentSpec, principle: Principle,
@@ -249,7 +111,7 @@ def _principle_context(assessment: Assessment, instrument: InstrumentSpec, princ
     return dict(
         assessment=assessment, instrument=instrument, principle=principle, views=views,
         scores=scores_of(instrument, answers), previous=previous, following=following,
-        language=_language(), editable=_editable(assessment), edits=edit_count(answers),
+        language=language(), editable=editable(assessment), edits=edit_count(answers),
         evidence_files=files_by_indicator(current_files(
             db.session, assessment.id, [i.key for i in principle.indicators])),
     )
@@ -277,12 +139,12 @@ def principle_page(assessment_id: int, key: str):
         flash(_("Your answers are saved."), "success")
         following = _neighbours(instrument, principle)[1]
         if request.form.get("action") == "next" and following:
-            target = url_for("walk.principle_page", assessment_id=assessment.id,
+            target = url_for("answering.principle_page", assessment_id=assessment.id,
                              key=following.key)
         elif request.form.get("action") == "next":
-            target = url_for("walk.overview", assessment_id=assessment.id)
+            target = url_for("assessments.overview", assessment_id=assessment.id)
         else:
-            target = url_for("walk.principle_page", assessment_id=assessment.id, key=key)
+            target = url_for("answering.principle_page", assessment_id=assessment.id, key=key)
         return redirect(target, 303)
     answers = load_answers(assessment.id)
     return render_template("walk/principle.html",
@@ -305,7 +167,7 @@ def _save_principle(assessment, instrument, principle, views: dict[str, AnswerVi
     try:
         answer_store.save_answers(db.session, assessment.id, inputs, current_user.id)
     except answer_store.AssessmentLocked:
-        flash(_locked_message(), "error")
+        flash(locked_message(), "error")
         return 409
     except answer_store.EditConflict as conflict:
         for item in conflict.conflicts:
@@ -317,10 +179,6 @@ def _save_principle(assessment, instrument, principle, views: dict[str, AnswerVi
                 "this page."), "error")
         return 409
     return 303
-
-
-def _locked_message() -> str:
-    return _("This assessment has been submitted for review and can no longer be changed.")
 
 
 def _conflict_message(current: Answer) -> str:
@@ -347,11 +205,11 @@ def indicator_fragment(assessment_id: int, key: str):
     answer = db.session.scalar(select(Answer).where(Answer.assessment_id == assessment.id,
                                                     Answer.indicator_key == key))
     if not request.headers.get("HX-Request"):
-        return redirect(url_for("walk.principle_page", assessment_id=assessment.id,
+        return redirect(url_for("answering.principle_page", assessment_id=assessment.id,
                                 key=indicator.principle_key, _anchor=f"ind-{key}"))
     return render_template("walk/_indicator.html", assessment=assessment, instrument=instrument,
                            indicator=indicator, view=AnswerView.of(answer),
-                           editable=_editable(assessment), language=_language())
+                           editable=editable(assessment), language=language())
 
 
 @bp.post("/assessments/<int:assessment_id>/answers/<key>")
@@ -363,7 +221,7 @@ def autosave(assessment_id: int, key: str):
     target = answer_target_or_404(assessment_id)
     instrument = instrument_of_target(target)
     indicator = instrument.indicator(key)
-    context = dict(assessment=target, instrument=instrument, language=_language())
+    context = dict(assessment=target, instrument=instrument, language=language())
     if indicator is None:
         return render_template("walk/_answer_status.html", indicator_key=key,
                                state="error", message=_("This indicator does not exist in "
@@ -376,14 +234,14 @@ def autosave(assessment_id: int, key: str):
         return _autosave_reply(indicator, "error", error.message, 422, field=error.field,
                                **context)
     except answer_store.AssessmentLocked:
-        return _autosave_reply(indicator, "error", _locked_message(), 409, **context)
+        return _autosave_reply(indicator, "error", locked_message(), 409, **context)
     except answer_store.EditConflict as conflict:
         current = conflict.conflicts[0].current
         return _autosave_reply(indicator, "conflict", _conflict_message(current), 409,
                                answer=current, **context)
     if not request.headers.get("HX-Request"):
         flash(_("Your answer is saved."), "success")
-        return redirect(url_for("walk.principle_page", assessment_id=target.id,
+        return redirect(url_for("answering.principle_page", assessment_id=target.id,
                                 key=indicator.principle_key, _anchor=f"ind-{key}"), 303)
     return _autosave_reply(indicator, "saved", None, 200, answer=saved.answers[0],
                            saved_by=current_user.display_name, states=saved.states,
@@ -400,7 +258,7 @@ def _autosave_reply(indicator: Indicator, state: str, message: str | None, statu
     cannot change it, and the stepper is the largest part of the reply)."""
     if not request.headers.get("HX-Request") and state != "saved":
         flash(message, "error")
-        return redirect(url_for("walk.principle_page", assessment_id=context["assessment"].id,
+        return redirect(url_for("answering.principle_page", assessment_id=context["assessment"].id,
                                 key=indicator.principle_key, _anchor=f"ind-{indicator.key}"),
                         303)
     progress = edits = None
@@ -429,40 +287,7 @@ def history(assessment_id: int, key: str):
         page=page_number(), per_page=current_app.config["HISTORY_PAGE_SIZE"],
         error_out=True)  # 404 past the last page
     return render_template("walk/history.html", assessment=assessment, instrument=instrument,
-                           indicator=indicator, pagination=pagination, language=_language(),
+                           indicator=indicator, pagination=pagination, language=language(),
                            files=every_file(db.session, assessment.id, key))
 
 
-@bp.post("/assessments/<int:assessment_id>/submit")
-@login_required
-def submit(assessment_id: int):
-    """Submit for review when complete; otherwise name the unanswered indicators."""
-    assessment = assessment_or_404(assessment_id, write=True)
-    if not can_submit(current_user, assessment):
-        abort(403)  # the team's coordinator submits
-    instrument = instrument_of(assessment)
-    try:
-        missing = answer_store.submit(db.session, assessment, instrument, current_user.id)
-    except answer_store.AssessmentLocked:
-        flash(_locked_message(), "error")
-        return _overview_with(assessment, instrument, None), 409
-    if missing:
-        flash(_("The assessment cannot be submitted yet: %(n)d indicators are unanswered.",
-                n=len(missing)), "error")
-        return _overview_with(assessment, instrument, missing), 422
-    flash(_("Submitted for review. The assessment is now read-only."), "success")
-    return redirect(url_for("walk.overview", assessment_id=assessment.id), 303)
-
-
-STATUS_LABELS = {
-    Status.DRAFT: _l("Draft"),
-    Status.SUBMITTED: _l("Submitted for review"),
-    Status.RETURNED: _l("Returned for changes"),
-    Status.VALIDATED: _l("Validated"),
-}
-
-
-@bp.app_template_filter("status_label")
-def status_label(status: str) -> str:
-    """The status as a person reads it."""
-    return str(STATUS_LABELS.get(Status(status), status))

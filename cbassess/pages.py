@@ -1,0 +1,72 @@
+"""What the assessment, answering and review pages share (blueprints never import each other).
+
+Answers loaded for display, scores, edit counts, the request's language, whether the
+current user may edit an assessment, and the status as a person reads it.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from .extensions import db
+from .instrument import Instrument as InstrumentSpec
+from .models import Answer, Assessment, Status
+from .permissions import can_answer
+from .scoring import AnswerValue, Scores, score
+
+
+def load_answers(assessment_id: int) -> dict[str, Answer]:
+    """All stored answers of an assessment, by indicator key, in one query."""
+    return {a.indicator_key: a for a in db.session.scalars(
+        select(Answer).options(joinedload(Answer.updated_by))
+        .where(Answer.assessment_id == assessment_id))}
+
+
+def edit_count(answers: dict) -> int:
+    """Edits made to an assessment's answers so far (versions only grow).
+
+    Sent with each progress update so the page can drop a reply that was overtaken by a
+    newer one: saves of different indicators run side by side and may answer out of order.
+    """
+    return sum(a.version for a in answers.values())
+
+
+def scores_of(instrument: InstrumentSpec, answers: dict[str, Answer]) -> Scores:
+    return score(instrument, {k: AnswerValue(a.level, a.not_applicable)
+                              for k, a in answers.items()})
+
+
+def language() -> str:
+    return str(get_locale() or "en")
+
+
+def editable(assessment: Assessment) -> bool:
+    """Whether the current user may change this assessment's answers now."""
+    return can_answer(current_user, assessment) and assessment.status_enum.editable_by_respondent
+
+
+def locked_message() -> str:
+    return _("This assessment has been submitted for review and can no longer be changed.")
+
+
+STATUS_LABELS = {
+    Status.DRAFT: _l("Draft"),
+    Status.SUBMITTED: _l("Submitted for review"),
+    Status.RETURNED: _l("Returned for changes"),
+    Status.VALIDATED: _l("Validated"),
+}
+
+
+def status_label(status: str) -> str:
+    """The status as a person reads it."""
+    return str(STATUS_LABELS.get(Status(status), status))
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(status_label, "status_label")
