@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,6 +56,9 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from tests.services import PostgresServer  # noqa: E402
 
 PASSWORD = "benchmark-password-2026"
+# The dashboard with a filter, a search and a sort on a computed column.
+DASHBOARD_FILTERED = "/dashboard?status=validated&q=administration+0001&sort=queries"
+REVIEW_CLIENTS = 8  # facilitators saving reviews at once
 REPORT_EVIDENCE_BYTES = 1024
 COUNTED_TABLES = ("organisations", "assessments", "answers", "answer_revisions")
 
@@ -212,6 +216,7 @@ class Bench:
             self.instrument_id = row.id
             self.indicator_keys = [i.key for i in spec.indicators]
             self.principles = [(p.key, len(p.indicators)) for p in spec.principles]
+            self.indicator_keys = [i.key for i in spec.indicators]
             self.respondent_assessments = [
                 (user.email, assessment.id) for user, assessment in respondents]
             self.report_assessment = report_assessment.id
@@ -486,6 +491,8 @@ class Bench:
             ("facilitator list, page 2", facilitator, "/assessments?page=2"),
             ("results (facilitator)", facilitator,
              f"/assessments/{self.scale_assessments[0]}/results"),
+            ("dashboard", facilitator, "/dashboard"),
+            ("dashboard, filtered", facilitator, DASHBOARD_FILTERED),
         ]
         with self.app.app_context():
             engine = db.engine
@@ -521,7 +528,8 @@ class Bench:
                     self.warm_up(server, targets, 16)
                     result["autosave_16"] = self.load(server, targets, 16)
             result["queries"] = self.query_counts()
-            for name in ("facilitator_list", "facilitator_list_last", "admin_list", "results"):
+            for name in ("facilitator_list", "facilitator_list_last", "admin_list", "results",
+                         "dashboard", "dashboard_filtered", "review_save"):
                 figure = result[name]
                 say(f"    {name:<22} p50 {figure['p50_ms']:7.2f} ms  p99 "
                     f"{figure['p99_ms']:7.2f} ms")
@@ -559,7 +567,50 @@ class Bench:
             "admin_list": harness.time_requests(
                 lambda: admin.request("GET", "/assessments")[0], requests),
             "results": harness.time_requests(results_page, requests),
+            "dashboard": harness.time_requests(
+                lambda: facilitator.request("GET", "/dashboard")[0], requests),
+            "dashboard_filtered": harness.time_requests(
+                lambda: facilitator.request("GET", DASHBOARD_FILTERED)[0], requests),
+            "review_save": self.review_saves(server, REVIEW_CLIENTS, requests),
         }
+
+    def review_saves(self, server: harness.Server, clients: int, per_client: int) -> dict:
+        """Facilitators' review saves under load: `clients` signed-in facilitators at once,
+        each saving reviews of its own submitted assessment, one after another."""
+        targets = self.scale_assessments[:clients]
+        with sqlite3.connect(self.db_path) as connection:  # generated data, put under review
+            connection.executemany("UPDATE assessments SET status = 'submitted' WHERE id = ?",
+                                   [(t,) for t in targets])
+        keys = self.indicator_keys
+
+        def run(assessment_id: int) -> list[float]:
+            client = harness.HttpClient(server.url)
+            client.login("facilitator@bench.example", PASSWORD)
+            durations = []
+            for n in range(per_client):
+                key = keys[n % len(keys)]
+                started = time.perf_counter()
+                status = client.request(
+                    "POST", f"/assessments/{assessment_id}/reviews/{key}",
+                    form={f"{key}-review-level": str(n % 5), f"{key}-state": "accepted",
+                          f"{key}-finding": f"Seen {n}"},
+                    headers={"HX-Request": "true", "X-CSRFToken": client.token})[0]
+                if status == 200:
+                    durations.append(time.perf_counter() - started)
+            return durations
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            durations = [d for result in pool.map(run, targets) for d in result]
+        elapsed = time.perf_counter() - started
+        with sqlite3.connect(self.db_path) as connection:
+            connection.executemany("UPDATE assessments SET status = 'validated' WHERE id = ?",
+                                   [(t,) for t in targets])
+        result = harness.summary_ms(durations) if durations else {"n": 0}
+        result["errors"] = clients * per_client - len(durations)
+        result["clients"] = clients
+        result["saves_per_s"] = round(len(durations) / elapsed, 1) if elapsed else None
+        return result
 
 
 def combine_runs(runs: list[dict]) -> dict:

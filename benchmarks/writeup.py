@@ -58,10 +58,14 @@ def goals(figures: dict) -> list[dict]:
     add("PDF first render", f"{pdf['first_s']} s", "< 2 s", pdf["first_s"] < 2)
     add("PDF cached render", f"{pdf['cached_ms']} ms", "< 50 ms", pdf["cached_ms"] < 50)
     add("PDF peak memory", f"{pdf['peak_rss_mb']} MB", "< 300 MB", pdf["peak_rss_mb"] < 300)
-    for name in ("facilitator_list", "results"):
+    for name in ("facilitator_list", "results", "dashboard", "dashboard_filtered"):
         value = first_scale[name]["p50_ms"]
         add(f"{name.replace('_', ' ')} p50 at {scale['base_administrations']:,} "
             "administrations", f"{value} ms", "< 100 ms", value < 100)
+    review = first_scale["review_save"]
+    add(f"review save under load ({review['clients']} facilitators at once) p99",
+        f"{review.get('p99_ms')} ms, {review['errors']} errors", "< 500 ms, no errors",
+        review.get("p99_ms") is not None and review["p99_ms"] < 500 and not review["errors"])
     add("SQL statements per page independent of data size", scale["queries_constant"],
         "True", scale["queries_constant"])
     return result

@@ -87,6 +87,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         EVIDENCE_ASSESSMENT_LIMIT=500 * 1024 * 1024,
         EVIDENCE_FILES_PER_REQUEST=10,
         EVIDENCE_REQUEST_LIMIT=None,
+        # The regional picture compares an administration with its region only when at
+        # least this many administrations are in the group (nobody's answers revealed).
+        REGIONAL_MINIMUM=5,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -135,10 +138,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         attachments,
         auth,
         cli,
+        dashboard,
         errors,
         pages,
         plan,
         results,
+        review,
         security,
         team,
     )
@@ -149,6 +154,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(team.bp)
     app.register_blueprint(assessments.bp)
     app.register_blueprint(answering.bp)
+    app.register_blueprint(review.bp)
+    app.register_blueprint(dashboard.bp)
     app.register_blueprint(results.bp)
     app.register_blueprint(plan.bp)
     app.register_blueprint(attachments.bp)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from . import answers as answer_store
-from . import scoring
+from . import reviews, scoring
 from .evidence import current_files, every_file, files_by_indicator
 from .extensions import db, limiter
 from .instrument import Indicator, Principle
@@ -114,6 +114,8 @@ def _principle_context(assessment: Assessment, instrument: InstrumentSpec, princ
         language=language(), editable=editable(assessment), edits=edit_count(answers),
         evidence_files=files_by_indicator(current_files(
             db.session, assessment.id, [i.key for i in principle.indicators])),
+        threads=reviews.threads_of(db.session, assessment.id), reviewer=False, detached=True,
+        reviewing=False,
     )
 
 

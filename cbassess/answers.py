@@ -115,24 +115,8 @@ def parse_answer(instrument: Instrument, indicator_key: str,
     if indicator is None:
         raise AnswerInputError(indicator_key, "indicator",
                                f"{indicator_key!r} is not an indicator of this instrument")
-    raw_level = (form.get(field_name(indicator_key, "level")) or "").strip()
-    level: int | None = None
-    not_applicable = False
-    scale = instrument.scale
-    if raw_level == NOT_APPLICABLE:
-        if not scale.not_applicable_allowed:
-            raise AnswerInputError(indicator_key, "level",
-                                   "this instrument does not allow “not applicable”")
-        not_applicable = True
-    elif raw_level:
-        if not re.fullmatch(r"-?[0-9]{1,3}", raw_level):
-            raise AnswerInputError(indicator_key, "level", "the level must be a number")
-        level = int(raw_level)
-        if level not in scale.values:
-            raise AnswerInputError(
-                indicator_key, "level",
-                f"level {level} is outside the scale ({scale.minimum} to {scale.maximum})",
-            )
+    level, not_applicable = parse_level(
+        instrument, indicator_key, "level", form.get(field_name(indicator_key, "level")))
     evidence = clean_text(indicator_key, "evidence",
                           form.get(field_name(indicator_key, "evidence"), ""), EVIDENCE_LIMIT)
     note = clean_text(indicator_key, "note",
@@ -141,14 +125,46 @@ def parse_answer(instrument: Instrument, indicator_key: str,
         raise AnswerInputError(indicator_key, "evidence",
                                "“Not applicable” needs a written justification in the "
                                "evidence field")
-    raw_version = (form.get(field_name(indicator_key, "version")) or "").strip()
-    expected_version: int | None = None
-    if raw_version:
-        # ASCII digits only: str.isdigit() also accepts "²", which int() then refuses.
-        if not re.fullmatch(r"[0-9]{1,9}", raw_version):
-            raise AnswerInputError(indicator_key, "version", "the form's version is invalid")
-        expected_version = int(raw_version)
+    expected_version = parse_version(indicator_key, "version",
+                                     form.get(field_name(indicator_key, "version")))
     return AnswerInput(indicator_key, level, not_applicable, evidence, note, expected_version)
+
+
+def parse_level(instrument: Instrument, indicator_key: str, field: str,
+                raw: str | None) -> tuple[int | None, bool]:
+    """A posted level: (level, not applicable), checked against the instrument's scale.
+
+    The same rule for a respondent's answer and a facilitator's validated level.
+    """
+    raw = (raw or "").strip()
+    scale = instrument.scale
+    if raw == NOT_APPLICABLE:
+        if not scale.not_applicable_allowed:
+            raise AnswerInputError(indicator_key, field,
+                                   "this instrument does not allow “not applicable”")
+        return None, True
+    if not raw:
+        return None, False
+    if not re.fullmatch(r"-?[0-9]{1,3}", raw):
+        raise AnswerInputError(indicator_key, field, "the level must be a number")
+    level = int(raw)
+    if level not in scale.values:
+        raise AnswerInputError(
+            indicator_key, field,
+            f"level {level} is outside the scale ({scale.minimum} to {scale.maximum})",
+        )
+    return level, False
+
+
+def parse_version(indicator_key: str, field: str, raw: str | None) -> int | None:
+    """The version a form was editing (for conflicts), or None when it carries none."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    # ASCII digits only: str.isdigit() also accepts "²", which int() then refuses.
+    if not re.fullmatch(r"[0-9]{1,9}", raw):
+        raise AnswerInputError(indicator_key, field, "the form's version is invalid")
+    return int(raw)
 
 
 _answers = Answer.__table__
@@ -381,38 +397,3 @@ def unanswered(instrument: Instrument, answers: Mapping[str, Answer]) -> list[st
     """Keys of the indicators with neither a level nor a justified "not applicable"."""
     return [i.key for i in instrument.indicators
             if i.key not in answers or not answers[i.key].answered]
-
-
-def submit(session: Session, assessment: Assessment, instrument: Instrument,
-           user_id: int) -> list[str]:
-    """Submit an assessment for review if every indicator is answered.
-
-    Returns the unanswered indicator keys (and changes nothing) when it is incomplete;
-    raises AssessmentLocked when it is not open for respondents.
-    """
-    try:
-        now = datetime.now(UTC)
-        locked = session.execute(
-            update(Assessment)
-            .where(Assessment.id == assessment.id,
-                   Assessment.status.in_([Status.DRAFT, Status.RETURNED]))
-            .values(updated_at=now)
-        )
-        if locked.rowcount != 1:
-            raise AssessmentLocked()
-        answers = {a.indicator_key: a for a in session.scalars(
-            select(Answer).where(Answer.assessment_id == assessment.id))}
-        missing = unanswered(instrument, answers)
-        if missing:
-            session.rollback()
-            return missing
-        session.execute(
-            update(Assessment).where(Assessment.id == assessment.id)
-            .values(status=Status.SUBMITTED, submitted_at=now, submitted_by_id=user_id)
-        )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    session.refresh(assessment)
-    return []

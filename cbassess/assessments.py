@@ -1,4 +1,4 @@
-"""Assessment lists, a new round, the overview, and submitting for review.
+"""Assessment lists, a new round, the overview, submitting for review and withdrawing.
 
 Each view parses, authorises, calls a domain module, and renders.
 """
@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from . import answers as answer_store
-from . import text_policy
+from . import signoff, text_policy, transitions
+from .answers import AnswerInputError, unanswered
 from .extensions import db
 from .instrument import Instrument as InstrumentSpec
-from .models import Assessment, Instrument, Role
-from .pages import editable, language, load_answers, locked_message, scores_of
+from .models import Assessment, Instrument, Role, Status, User, facilitator_assignments
+from .pages import ONE_MESSAGE, editable, language, load_answers, refusal_text, scores_of
 from .permissions import (
     assessment_or_404,
     can_submit,
@@ -25,7 +25,9 @@ from .permissions import (
     parse_instrument_row,
     visible_assessments,
 )
+from .security import accepts
 from .url_params import database_id, page_number
+from .workflow import UNANSWERED, Action, Facts, Refusal, allowed_actions, decide
 
 bp = Blueprint("assessments", __name__)
 
@@ -55,6 +57,8 @@ def index():
     totals = _indicator_totals({a.instrument_row for a in pagination.items})
     return render_template(
         "walk/index.html", pagination=pagination, totals=totals,
+        open_queries=transitions.open_query_counts(db.session,
+                                                   [a.id for a in pagination.items]),
         instruments=_instrument_choices() if current_user.role == Role.RESPONDENT else [],
         language=language(),
     )
@@ -123,7 +127,7 @@ def _round_name(posted: str) -> tuple[str, str | None]:
 @bp.get("/assessments/<int:assessment_id>")
 @login_required
 def overview(assessment_id: int):
-    """Each principle with its progress and current score, and the way in."""
+    """Each principle with its progress and current score, the way in, and the steps so far."""
     assessment = assessment_or_404(assessment_id)
     return _overview_with(assessment, instrument_of(assessment), None)
 
@@ -131,33 +135,100 @@ def overview(assessment_id: int):
 def _overview_with(assessment: Assessment, instrument: InstrumentSpec,
                    missing: list[str] | None) -> str:
     answers = load_answers(assessment.id)
+    role = Role(current_user.role)
+    # Withdraw and reopen, the overview's actions, are checked on the assessment alone (has
+    # the review started; the reason is written in the form): no reads for them here.
+    facts = Facts(review_started=assessment.review_started_at is not None,
+                  message="(written in the form)")
+    actions = {}  # action -> None when it applies now, else why not
+    for action in (Action.WITHDRAW, Action.REOPEN):
+        if action in allowed_actions(assessment.status_enum, role):
+            outcome = decide(assessment.status_enum, action, role, facts)
+            actions[action] = refusal_text(outcome) if isinstance(outcome, Refusal) else None
     return render_template(
         "walk/overview.html", assessment=assessment, instrument=instrument,
         scores=scores_of(instrument, answers), language=language(),
         editable=editable(assessment), missing=missing,
+        events=transitions.events_of(db.session, assessment.id),
+        open_queries=transitions.open_query_counts(db.session, [assessment.id])
+        .get(assessment.id, 0),
+        # assessment_or_404 has checked that the user sees it: a reviewer role reviews it.
+        reviewer=current_user.role in (Role.FACILITATOR, Role.ADMIN), actions=actions,
+        snapshot=signoff.latest(db.session, assessment.id)
+        if assessment.status_enum == Status.VALIDATED else None,
     )
 
 
+def _reviewers_of(assessment: Assessment) -> list[User]:
+    """The facilitators assigned to the assessment's administration."""
+    return list(db.session.scalars(
+        select(User).join(facilitator_assignments,
+                          facilitator_assignments.c.user_id == User.id)
+        .where(facilitator_assignments.c.organisation_id == assessment.organisation_id,
+               User.active.is_(True), User.role == Role.FACILITATOR)
+        .order_by(User.name)))
 
 
-@bp.post("/assessments/<int:assessment_id>/submit")
+@bp.route("/assessments/<int:assessment_id>/submit", methods=["GET", "POST"])
+@accepts(ONE_MESSAGE)
 @login_required
 def submit(assessment_id: int):
-    """Submit for review when complete; otherwise name the unanswered indicators."""
+    """GET: what is about to be submitted (unanswered, claimed without evidence, who will
+    review it). POST: submit for review, or say why not (422 unanswered, 409 otherwise)."""
     assessment = assessment_or_404(assessment_id, write=True)
     if not can_submit(current_user, assessment):
         abort(403)  # the team's coordinator submits
     instrument = instrument_of(assessment)
+    if request.method != "POST":
+        answers = load_answers(assessment.id)
+        without_evidence = [i for i in instrument.indicators
+                            if i.key in answers and answers[i.key].level is not None
+                            and not answers[i.key].evidence.strip()]
+        return render_template(
+            "walk/submit.html", assessment=assessment, instrument=instrument,
+            language=language(), editable=editable(assessment),
+            missing=unanswered(instrument, answers), without_evidence=without_evidence,
+            reviewers=_reviewers_of(assessment), answers=answers,
+            open_queries=transitions.open_query_counts(db.session, [assessment.id])
+            .get(assessment.id, 0))
     try:
-        missing = answer_store.submit(db.session, assessment, instrument, current_user.id)
-    except answer_store.AssessmentLocked:
-        flash(locked_message(), "error")
+        transitions.perform(db.session, assessment, instrument, Action.SUBMIT,
+                            _actor(), request.form.get("message", ""))
+    except AnswerInputError as error:
+        flash(_("Not submitted: the message %(why)s.", why=error.message), "error")
+        return _overview_with(assessment, instrument, None), 422
+    except transitions.TransitionRefused as refused:
+        if refused.refusal.reason == UNANSWERED:
+            missing = unanswered(instrument, load_answers(assessment.id))
+            flash(_("The assessment cannot be submitted yet: %(n)d indicators are "
+                    "unanswered.", n=len(missing)), "error")
+            return _overview_with(assessment, instrument, missing), 422
+        flash(refusal_text(refused.refusal), "error")
         return _overview_with(assessment, instrument, None), 409
-    if missing:
-        flash(_("The assessment cannot be submitted yet: %(n)d indicators are unanswered.",
-                n=len(missing)), "error")
-        return _overview_with(assessment, instrument, missing), 422
-    flash(_("Submitted for review. The assessment is now read-only."), "success")
+    flash(_("Submitted for review. The assessment is now read-only until it is validated or "
+            "returned; you can withdraw it until a facilitator starts the review."), "success")
     return redirect(url_for("assessments.overview", assessment_id=assessment.id), 303)
 
 
+@bp.post("/assessments/<int:assessment_id>/withdraw")
+@accepts(ONE_MESSAGE)
+@login_required
+def withdraw(assessment_id: int):
+    """Take a submission back for more changes, until a facilitator starts the review."""
+    assessment = assessment_or_404(assessment_id, write=True)
+    instrument = instrument_of(assessment)
+    try:
+        transitions.perform(db.session, assessment, instrument, Action.WITHDRAW, _actor(),
+                            request.form.get("message", ""))
+    except AnswerInputError as error:
+        flash(_("Not withdrawn: the reason %(why)s.", why=error.message), "error")
+        return _overview_with(assessment, instrument, None), 422
+    except transitions.TransitionRefused as refused:
+        flash(refusal_text(refused.refusal), "error")
+        return _overview_with(assessment, instrument, None), 409
+    flash(_("The submission is withdrawn: you can change the answers again."), "success")
+    return redirect(url_for("assessments.overview", assessment_id=assessment.id), 303)
+
+
+def _actor() -> transitions.Actor:
+    return transitions.Actor(current_user.id, Role(current_user.role))

@@ -236,3 +236,56 @@ def bar_svg(bars: Sequence[Bar], levels: Sequence[int], title: str,
                      f'{escape(comparison_label)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+@dataclass(frozen=True)
+class BoxRow:
+    """One principle's spread for a box plot: min, quartiles, median, max (or no data)."""
+
+    label: str
+    minimum: float | None = None
+    lower_quartile: float | None = None
+    median: float | None = None
+    upper_quartile: float | None = None
+    maximum: float | None = None
+    marker: float | None = None  # one administration's own score, drawn as a diamond
+
+
+def box_plot_svg(rows: Sequence[BoxRow], low: int, high: int, title: str,
+                 width: int = 640) -> str:
+    """A horizontal box plot per row (whiskers min–max, box the quartiles, a bar at the
+    median), on the scale low–high; role="img" with a <title>, the page prints the table."""
+    label_width, row_height, top = 200, 34, 28
+    plot = width - label_width - 20
+    height = top + row_height * len(rows) + 10
+
+    def x(value: float) -> float:
+        return round(label_width + (value - low) / (high - low) * plot, 1)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="boxplot" role="img" '
+             f'aria-labelledby="boxplot-title" viewBox="0 0 {width} {height}" '
+             f'width="{width}" height="{height}">',
+             f'<title id="boxplot-title">{escape(title)}</title>']
+    for tick in range(low, high + 1):
+        parts.append(f'<line x1="{x(tick)}" y1="{top - 6}" x2="{x(tick)}" y2="{height - 8}" '
+                     f'{_SPOKE}/><text x="{x(tick)}" y="{top - 10}" text-anchor="middle" '
+                     f'{_TICK}>{tick}</text>')
+    for n, row in enumerate(rows):
+        middle = top + n * row_height + row_height / 2
+        parts.append(f'<text x="{label_width - 8}" y="{middle + 5}" text-anchor="end" '
+                     f'font-size="13" fill="#1b2430">{escape(row.label)}</text>')
+        if row.median is not None:
+            parts.append(
+                f'<line x1="{x(row.minimum)}" y1="{middle}" x2="{x(row.maximum)}" '
+                f'y2="{middle}" stroke="#4a5563" stroke-width="1.5"/>'
+                f'<rect x="{x(row.lower_quartile)}" y="{middle - 9}" '
+                f'width="{max(x(row.upper_quartile) - x(row.lower_quartile), 1.5)}" '
+                f'height="18" {_SCORE}/>'
+                f'<line x1="{x(row.median)}" y1="{middle - 11}" x2="{x(row.median)}" '
+                f'y2="{middle + 11}" stroke="#0b3a5d" stroke-width="3"/>')
+        if row.marker is not None:
+            m = x(row.marker)
+            parts.append(f'<polygon points="{m},{middle - 8} {m + 8},{middle} {m},{middle + 8} '
+                         f'{m - 8},{middle}" fill="#9a5b00"/>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -6,6 +6,7 @@ the web app uses, so the CLI can never write what the app would refuse.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +42,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(restore_command)
     app.cli.add_command(import_assessment_command)
     app.cli.add_command(evidence_group)
+    app.cli.add_command(verify_command)
 
 
 def upgrade_schema() -> None:
@@ -374,3 +376,34 @@ def evidence_orphans(delete: bool, older_than: int) -> None:
     verb = "Deleted" if delete else "Found"
     click.echo(f"{verb} {len(orphans)} file(s) that nothing refers to.")
 
+@click.command("verify")
+@click.argument("report")
+@with_appcontext
+def verify_command(report: str) -> None:
+    """Does a report's sign-off digest match a snapshot held here? REPORT is a PDF or a digest."""
+    from pypdf import PdfReader
+
+    from . import signoff
+
+    path = Path(report)
+    if path.suffix.lower() == ".pdf" and path.is_file():
+        try:
+            text = "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
+        except Exception as error:  # any unreadable file: say so, never a traceback
+            raise click.ClickException(f"{report}: not a readable PDF ({error})") from error
+    else:
+        text = report
+    if not signoff.digests_in(text):
+        raise click.ClickException("No SHA-256 digest found: give a validated report (PDF) "
+                                   "or its 64-character digest.")
+    snapshot = signoff.find(db.session, text)
+    if snapshot is None:
+        raise click.ClickException("No sign-off snapshot held here matches: the report was "
+                                   "not validated here, or its digest was changed.")
+    if not signoff.matches_payload(snapshot):
+        raise click.ClickException(f"Snapshot {snapshot.digest} was altered after validation.")
+    payload = json.loads(snapshot.payload)
+    click.echo(f"Matches: {payload['assessment']['administration']} — "
+               f"{payload['assessment']['round']} (assessment {payload['assessment']['id']}), "
+               f"validated by {payload['validated_by']['name']} at {payload['validated_at']}; "
+               f"snapshot {snapshot.digest}")

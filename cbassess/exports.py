@@ -108,6 +108,8 @@ def content_disposition(disposition: str, stem: str, extension: str) -> str:
 
 ANSWER_COLUMNS = ("principle_key", "indicator_key", "question", "level", "level_label",
                   "not_applicable", "evidence", "note", "saved_by", "saved_at")
+# A facilitator's review of each indicator, beside the answer (review_rows).
+REVIEW_COLUMNS = ("validated_level", "validated_not_applicable", "review_state", "finding")
 ACTION_COLUMNS = ("principle_key", "indicator_key", "question", "level", "target",
                   "description", "owner", "due_date", "priority", "priority_suggested",
                   "status", "overdue", "progress_note")
@@ -290,3 +292,15 @@ def portfolio_table(entries: Sequence[PortfolioEntry], language: str) \
             row[column] = round(average, 2) if average is not None else None
         rows.append(row)
     return columns + principle_columns, headings, rows
+
+
+def review_rows(rows: list[dict], reviews: Mapping) -> list[dict]:
+    """The answer rows with each indicator's review (REVIEW_COLUMNS) added; `reviews` maps
+    keys to objects read like a Review."""
+    for row in rows:
+        review = reviews.get(row["indicator_key"])
+        row.update(validated_level=review.level if review else None,
+                   validated_not_applicable=bool(review and review.not_applicable),
+                   review_state=review.state if review else None,
+                   finding=review.finding if review else "")
+    return rows

@@ -161,6 +161,10 @@ class Assessment(db.Model):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     validated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set by a facilitator's first review change after a submission: withdrawing ends there.
+    # (Who validated is in the validate event and the snapshot: a new foreign key here would
+    # make SQLite copy the table, and the copy's drop would cascade to the answers.)
+    review_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     answered_count: Mapped[int] = mapped_column(Integer, default=0)
 
     organisation: Mapped[Organisation] = relationship()
@@ -368,3 +372,118 @@ class EvidenceFile(db.Model):
 
     attached_by: Mapped[User | None] = relationship(foreign_keys=[attached_by_id])
     removed_by: Mapped[User | None] = relationship(foreign_keys=[removed_by_id])
+class AssessmentEvent(db.Model):
+    """One step of an assessment's life (submit, withdraw, return, validate, reopen):
+    who, when, from which status to which, and the message they wrote."""
+
+    __tablename__ = "assessment_events"
+    __table_args__ = (Index("ix_assessment_events_assessment", "assessment_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[str] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    message: Mapped[str] = mapped_column(Text, default="")
+
+    actor: Mapped[User | None] = relationship()
+
+
+class ReviewState(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    QUERIED = "queried"
+
+
+class Review(db.Model):
+    """A facilitator's view of one answer: the validated level (or N/A), a finding, a state.
+
+    `version` counts changes, for edit conflicts between two facilitators, as for answers.
+    """
+
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("assessment_id", "indicator_key",
+                                       name="uq_reviews_assessment_indicator"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"))
+    indicator_key: Mapped[str] = mapped_column(String(20))
+    level: Mapped[int | None] = mapped_column(Integer)
+    not_applicable: Mapped[bool] = mapped_column(Boolean, default=False)
+    finding: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(20), default=ReviewState.PENDING)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    updated_by: Mapped[User | None] = relationship()
+
+
+class ReviewRevision(db.Model):
+    """One change to a review: who, when, the values before and after (or a refused one)."""
+
+    __tablename__ = "review_revisions"
+    __table_args__ = (Index("ix_review_revisions_assessment", "assessment_id", "indicator_key",
+                            "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"))
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"))
+    indicator_key: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(20), default="edit")
+    before: Mapped[dict] = mapped_column(JSON)
+    after: Mapped[dict] = mapped_column(JSON)
+
+    changed_by: Mapped[User | None] = relationship()
+
+
+class QueryThread(db.Model):
+    """A facilitator's question on one indicator and the conversation that follows."""
+
+    __tablename__ = "query_threads"
+    __table_args__ = (Index("ix_query_threads_assessment", "assessment_id", "closed_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"))
+    indicator_key: Mapped[str] = mapped_column(String(20))
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    opened_by: Mapped[User | None] = relationship(foreign_keys=[opened_by_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+    messages: Mapped[list[QueryMessage]] = relationship(
+        order_by="QueryMessage.id", back_populates="thread")
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class QueryMessage(db.Model):
+    __tablename__ = "query_messages"
+    __table_args__ = (Index("ix_query_messages_thread", "thread_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("query_threads.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    body: Mapped[str] = mapped_column(Text)
+
+    author: Mapped[User | None] = relationship()
+    thread: Mapped[QueryThread] = relationship(back_populates="messages")
+
+
+class SignOffSnapshot(db.Model):
+    """What was validated, frozen: canonical JSON and its SHA-256 (printed on reports)."""
+
+    __tablename__ = "signoff_snapshots"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("assessments.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    payload: Mapped[str] = mapped_column(Text)
+    validated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -18,7 +18,17 @@ from .extensions import db
 from .instrument import Instrument as InstrumentSpec
 from .models import Answer, Assessment, Status
 from .permissions import can_answer
+from .reviews import FINDING_LIMIT
+from .reviews import MESSAGE_LIMIT as QUERY_LIMIT
 from .scoring import AnswerValue, Scores, score
+from .security import BodyBudget
+from .transitions import MESSAGE_LIMIT
+from .workflow import Refusal
+
+# A message or a finding at its limit, each character a 4-byte UTF-8 character
+# percent-encoded (12 bytes), with a few short fields (level, state, version, token).
+ONE_MESSAGE = BodyBudget(bytes=max(MESSAGE_LIMIT, QUERY_LIMIT, FINDING_LIMIT) * 12 + 4 * 1024,
+                         fields=8)
 
 
 def load_answers(assessment_id: int) -> dict[str, Answer]:
@@ -68,5 +78,27 @@ def status_label(status: str) -> str:
     return str(STATUS_LABELS.get(Status(status), status))
 
 
+def refusal_text(refusal: Refusal) -> str:
+    """Why an action was refused, in the reader's language (a status named as they read it)."""
+    params = dict(refusal.params)
+    if "status" in params:
+        params["status"] = status_label(params["status"]).lower()
+    return _(refusal.reason, **params)
+
+
+EVENT_LABELS = {
+    "submit": _l("Submitted"),
+    "withdraw": _l("Submission withdrawn"),
+    "return": _l("Returned to the administration"),
+    "validate": _l("Validated"),
+    "reopen": _l("Reopened"),
+}
+
+
+def event_label(action: str) -> str:
+    return str(EVENT_LABELS.get(action, action))
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_filter(event_label, "event_label")
     app.add_template_filter(status_label, "status_label")

@@ -90,6 +90,11 @@ def can_comment_plan(user: User, assessment: Assessment) -> bool:
     return user.role in (Role.FACILITATOR, Role.ADMIN) and can_view(user, assessment)
 
 
+def can_review(user: User, assessment: Assessment | AnswerTarget) -> bool:
+    """Facilitators review the administrations assigned to them; admins review any."""
+    return user.role in (Role.FACILITATOR, Role.ADMIN) and can_view(user, assessment)
+
+
 def visible_assessments(user: User) -> Select:
     """A query of the assessments this user may see, for list pages."""
     query = select(Assessment)

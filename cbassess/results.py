@@ -9,6 +9,7 @@ and the PDF by cbassess.report.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -30,7 +31,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from . import action_store, evidence, exchange, exports
+from . import action_store, evidence, exchange, exports, reviews, signoff, transitions
 from .action_plan import Plan, build_plan, top_actions
 from .charts import Bar, RadarAxis, bar_svg, radar_svg
 from .evidence import current_files, every_file, files_by_indicator
@@ -76,7 +77,17 @@ def _report_data(assessment: Assessment, language: str | None = None,
     language = language or _language()
     instrument = instrument_of(assessment)
     answers = load_answers(assessment.id)
-    scores = scores_of(instrument, answers)
+    claimed = scores_of(instrument, answers)
+    review = reviews.reviews_of(db.session, assessment.id)
+    validated = assessment.status == Status.VALIDATED
+    # Reviewed levels where a facilitator has set one, the claim elsewhere.
+    reviewed = score(instrument, {
+        **{k: AnswerValue(a.level, a.not_applicable) for k, a in answers.items()},
+        **{k: AnswerValue(r.level, r.not_applicable) for k, r in review.items()}})
+    scores = reviewed if validated else claimed  # validated levels count once validated
+    # The other figures, beside them: as claimed once validated, the levels validated so
+    # far while a review is under way.
+    other = (claimed if validated else reviewed) if review else None
     averages = [(p, scores.principle(p.key).average) for p in instrument.principles]
     figures = "; ".join(
         _("%(title)s %(value)s", title=p.title.get(language),
@@ -88,19 +99,27 @@ def _report_data(assessment: Assessment, language: str | None = None,
             for p, average in averages]
     chart = radar_svg(axes, instrument.scale.values,
                       title=_("Radar chart of the average level per principle (%(scale)s): "
-                              "%(figures)s", scale=scale, figures=figures))
-    bars = bar_svg([Bar(p.title.get(language), average) for p, average in averages],
+                              "%(figures)s", scale=scale, figures=figures),
+                      comparison=[other.principle(p.key).average for p in instrument.principles]
+                      if other else None)
+    bars = bar_svg([Bar(p.title.get(language), average,
+                        other.principle(p.key).average if other else None)
+                    for p, average in averages],
                    instrument.scale.values,
                    title=_("Bar chart of the average level per principle (%(scale)s): "
                            "%(figures)s", scale=scale, figures=figures))
     plan = _plan(assessment, instrument, answers, language) if with_plan else None
     files = _in_instrument_order(instrument, current_files(db.session, assessment.id))
+    snapshot = signoff.latest(db.session, assessment.id) if validated else None
     return dict(assessment=assessment, instrument=instrument, answers=answers, scores=scores,
                 chart=chart, bars=bars, language=language, plan=plan,
                 top_actions=top_actions(plan) if plan else [],
                 weakest_areas=weakest_areas(scores.indicators),
                 worked_example=_worked_example(instrument, scores),
-                validated=assessment.status == Status.VALIDATED,
+                validated=validated, reviews=review,
+                comparison=_comparison(instrument, answers, review, claimed, reviewed)
+                if review else None,
+                snapshot=snapshot, signoff=json.loads(snapshot.payload) if snapshot else None,
                 files=files, files_by_key=files_by_indicator(files))
 
 
@@ -108,6 +127,21 @@ def _in_instrument_order(instrument, files: list[EvidenceFile]) -> list[Evidence
     """Files in the order their indicators come in the instrument, then as attached."""
     order = {indicator.key: n for n, indicator in enumerate(instrument.indicators)}
     return sorted(files, key=lambda f: (order.get(f.indicator_key, len(order)), f.id))
+
+
+def _comparison(instrument, answers, review, claimed, reviewed) -> list[dict]:
+    """Per principle: claimed and validated average and weakest link, levels changed."""
+    rows = []
+    for principle in instrument.principles:
+        changed = 0
+        for indicator in principle.indicators:
+            answer, checked = answers.get(indicator.key), review.get(indicator.key)
+            if checked and answer and (checked.level, checked.not_applicable) != (
+                    answer.level, answer.not_applicable):
+                changed += 1
+        rows.append({"principle": principle, "claimed": claimed.principle(principle.key),
+                     "validated": reviewed.principle(principle.key), "changed": changed})
+    return rows
 
 
 def _worked_example(instrument, scores) -> dict:
@@ -269,6 +303,24 @@ def _export_parts(assessment: Assessment) -> tuple[dict, Iterator[dict]]:
                        "content_hash": instrument.content_hash},
         "scores": exports.scores_summary(scores),
         "answers": exports.answer_rows(instrument, data["answers"], data["language"]),
+        "reviews": {key: {"level": r.level, "not_applicable": r.not_applicable,
+                          "state": r.state, "finding": r.finding, "version": r.version}
+                    for key, r in data["reviews"].items()},
+        "events": [{"action": e.action, "from": e.from_status, "to": e.to_status,
+                    "by": e.actor.email if e.actor else None, "at": e.at.isoformat(),
+                    "message": e.message}
+                   for e in transitions.events_of(db.session, assessment.id)],
+        "queries": [{
+            "indicator_key": t.indicator_key, "opened_at": t.opened_at.isoformat(),
+            "opened_by": t.opened_by.email if t.opened_by else None,
+            "closed_at": t.closed_at.isoformat() if t.closed_at else None,
+            "closed_by": t.closed_by.email if t.closed_by else None,
+            "messages": [{"by": m.author.email if m.author else None,
+                          "at": m.at.isoformat(), "body": m.body} for m in t.messages],
+        } for threads in reviews.threads_of(db.session, assessment.id).values()
+            for t in threads],
+        "signoff": {"digest": data["snapshot"].digest, "snapshot": data["signoff"]}
+        if data["snapshot"] else None,
         "actions": exports.action_rows(data["plan"], data["language"]),
         "action_revisions": [{
             "indicator_key": r.indicator_key, "version": r.version, "kind": r.kind,
@@ -324,9 +376,11 @@ def export_csv(assessment_id: int):
     if request.method == "HEAD":
         return Response(content_type=CSV, headers=headers)
     data = _report_data(assessment)
-    rows = exports.answer_rows(data["instrument"], data["answers"], data["language"])
-    return Response(exports.csv_text(list(exports.ANSWER_COLUMNS), rows), content_type=CSV,
-                    headers=headers)
+    rows = exports.review_rows(
+        exports.answer_rows(data["instrument"], data["answers"], data["language"]),
+        data["reviews"])
+    return Response(exports.csv_text([*exports.ANSWER_COLUMNS, *exports.REVIEW_COLUMNS], rows),
+                    content_type=CSV, headers=headers)
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -38,7 +38,8 @@ def test_csv_has_a_bom_one_row_per_indicator_and_neutral_cells(respondent, fille
     assert len(rows) == 28
     assert list(rows[0]) == ["principle_key", "indicator_key", "question", "level",
                              "level_label", "not_applicable", "evidence", "note", "saved_by",
-                             "saved_at"]
+                             "saved_at", "validated_level", "validated_not_applicable",
+                             "review_state", "finding"]
     pw2 = next(r for r in rows if r["indicator_key"] == "PW.2")
     assert pw2["evidence"].startswith("'" + FORMULA)
     assert "Stratégie approuvée" in next(r for r in rows if r["indicator_key"] == "PW.1")[

@@ -62,6 +62,8 @@ def assessment_page(**request) -> Row:
 
 ANSWER = {"PW.1-level": "2", "PW.1-evidence": "matrix", "PW.1-note": ""}
 ACTION = {"description": "Matrix action", "status": "not_started", "version": "0"}
+REVIEW = {"PW.1-review-level": "2", "PW.1-state": "accepted", "PW.1-finding": "matrix"}
+QUERY = {"indicator_key": "PW.1", "message": "matrix"}
 
 EXPECTED: dict[tuple[str, str], Row] = {
     ("auth.login", "GET"): Row(200, 302, 302, 302, 302, 302),
@@ -82,17 +84,37 @@ EXPECTED: dict[tuple[str, str], Row] = {
     ("answering.autosave", "POST"): Row(401, 200, 404, 403, 404, 403, form=ANSWER, htmx=True),
     ("answering.history", "GET"): assessment_page(),
     ("assessments.submit", "POST"): Row(302, 422, 404, 403, 404, 403),
+    ("assessments.submit", "GET"): Row(302, 200, 404, 403, 404, 403),
+    # A.'s assessment is a draft: nothing to withdraw, review, return or validate yet (409).
+    ("assessments.withdraw", "POST"): Row(302, 409, 404, 403, 404, 403),
+    ("review.summary", "GET"): Row(302, 403, 404, 200, 404, 200),
+    ("review.principle_page", "GET"): Row(302, 403, 404, 200, 404, 200, key="PW"),
+    ("review.save", "POST"): Row(401, 403, 404, 409, 404, 409, form=REVIEW, htmx=True),
+    ("review.review_fragment", "GET"): Row(401, 403, 404, 200, 404, 200, htmx=True),
+    ("review.history", "GET"): Row(302, 403, 404, 200, 404, 200),
+    ("review.open_query", "POST"): Row(401, 403, 404, 409, 404, 409, form=QUERY, htmx=True),
+    # No thread exists on a draft: 404 for everyone signed in.
+    ("review.reply", "POST"): Row(401, 404, 404, 404, 404, 404, form=QUERY, htmx=True),
+    ("review.close_query", "POST"): Row(401, 404, 404, 404, 404, 404, htmx=True),
+    ("review.return_", "POST"): Row(401, 403, 404, 409, 404, 409, form={"message": "Why"}),
+    ("review.validate", "POST"): Row(302, 403, 404, 409, 404, 409),
+    ("review.reopen", "POST"): Row(401, 403, 404, 403, 404, 409, form={"message": "Why"}),
+    ("review.verify", "GET"): everyone(200),
+    ("dashboard.index", "GET"): Row(302, 403, 403, 200, 200, 200),
+    ("dashboard.regional", "GET"): Row(302, 200, 200, 200, 200, 200),
     ("results.results", "GET"): assessment_page(),
     ("results.report_pdf", "GET"): assessment_page(),
     ("results.export_json", "GET"): assessment_page(),
     ("results.export_csv", "GET"): assessment_page(),
     ("healthz", "GET"): everyone(200),
     ("plan.plan_page", "GET"): assessment_page(),
-    # PW.1 is not rated in the seed: the respondent's save is refused as such (422), and
-    # there is no action to comment on (404); tests/test_action_plan.py covers the rest.
-    ("plan.save", "POST"): Row(401, 422, 404, 403, 404, 403, form=ACTION, htmx=True),
+    # PW.2 is not rated (the autosave row above rates PW.1, and runs first): the
+    # respondent's save is refused as such (422), and there is no action to comment on
+    # (404); tests/test_action_plan.py covers the rest.
+    ("plan.save", "POST"): Row(401, 422, 404, 403, 404, 403, form=ACTION, htmx=True,
+                               key="PW.2"),
     ("plan.comment", "POST"): Row(401, 403, 404, 404, 404, 404, form={"comment": "Matrix"},
-                                  htmx=True),
+                                  htmx=True, key="PW.2"),
     ("plan.history", "GET"): assessment_page(),
     ("results.report_options", "GET"): assessment_page(),
     ("results.report_preview", "GET"): assessment_page(),
@@ -165,7 +187,8 @@ DEFAULT_IDS = {"organisation_id": 1, "user_id": 1, "instrument_id": 1,
 def _path(rule, a_id: int, key: str, ids: dict | None = None) -> str:
     """The URL of `rule` for the assessment `a_id`, the indicator or principle `key` and
     the records in `ids` (administration, user, instrument, token)."""
-    values = {"assessment_id": a_id, "key": key, **DEFAULT_IDS, **(ids or {})}
+    values = {"assessment_id": a_id, "key": key, "thread_id": 1, **DEFAULT_IDS,
+              **(ids or {})}
     return rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
 
 

@@ -122,7 +122,8 @@ def test_ids_outside_the_database_range_match_no_route(app, respondent, value):
     for _endpoint, method, rule in _routes(app):
         if "assessment_id" not in rule.arguments or method not in ("GET", "POST"):
             continue
-        path = _path(rule, {"assessment_id": value, "key": "PW.1", "file_id": "1"})
+        path = _path(rule, {"assessment_id": value, "key": "PW.1", "file_id": "1",
+                            "thread_id": value})
         response = respondent.client.open(path, method=method,
                                           data={"csrf_token": respondent.token}
                                           if method == "POST" else None,

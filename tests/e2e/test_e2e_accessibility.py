@@ -84,9 +84,10 @@ def test_axe_respondent_pages_and_states(axe_page: Page, new_context):
 
     assessment_id = start_round(page, unique("Accessibility"))
     audit.check(page, "overview")
-    page.get_by_role("button", name="Submit for review").click()
+    page.get_by_role("link", name="Review and submit…").click()
     expect(page.locator(".panel--error")).to_contain_text("Unanswered indicators")
-    audit.check(page, "overview, submit refused (422)")
+    expect(page.get_by_role("button", name="Submit for review")).to_be_disabled()
+    audit.check(page, "submit confirmation, unanswered indicators")
 
     principle_url = f"/assessments/{assessment_id}/principles/{FIRST.key}"
     page.goto(principle_url)
@@ -167,7 +168,7 @@ def test_axe_respondent_pages_and_states(axe_page: Page, new_context):
     audit.check(page, "error 404")
     page.goto(f"/assessments/{assessment_id}/principles/NOPE")
     audit.check(page, "error 404, unknown principle")
-    response = page.goto(f"/assessments/{assessment_id}/submit")
+    response = page.goto(f"/assessments/{assessment_id}/withdraw")
     assert response.status == 405
     audit.check(page, "error 405")
 

@@ -76,6 +76,8 @@ def expect_answers_shown(page: Page, rows) -> None:
 def submit_and_check_results(page: Page, assessment_id: int, token: str) -> None:
     """From the overview: submit, open the results, fetch the PDF."""
     expect(page.locator("tfoot")).to_contain_text(f"{TOTAL}/{TOTAL}")
+    page.get_by_role("link", name="Review and submit…").click()
+    expect(page.locator("main")).to_contain_text("None: every indicator is answered.")
     page.get_by_role("button", name="Submit for review").click()
     expect(page.locator(".flash--success")).to_contain_text("Submitted for review")
     expect(page.locator(".page-head .badge")).to_have_text("Submitted for review")
@@ -196,6 +198,9 @@ def test_walk_by_keyboard(page: Page):
         page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(rf"/assessments/{assessment_id}$"))
     expect(page.locator("tfoot")).to_contain_text(f"{TOTAL}/{TOTAL}")
+    tab_to(page, "a[href$='/submit']")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Submit for review")
     tab_to(page, "form[action$='/submit'] button")
     page.keyboard.press("Space")
     expect(page.locator(".flash--success")).to_contain_text("Submitted for review")
