@@ -33,7 +33,8 @@ EXTRA_ROUNDS = 40  # more than a page (PAGE_SIZE 25), so the lists paginate
 EXTRA_ORGANISATIONS = 30
 REVISIONS_PER_ANSWER = 4
 # A ceiling per page, so a new query on a page is a decision, not an accident.
-MOST_STATEMENTS = 6
+# 7: the overview also reads the review loop's steps and its open queries.
+MOST_STATEMENTS = 7
 
 
 @contextmanager
