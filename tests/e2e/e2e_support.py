@@ -224,7 +224,11 @@ def focused(page: Page, css: str | None = None) -> dict | None:
 
 
 def tab_to(page: Page, css: str, limit: int = 80) -> dict:
-    """Press Tab until the focused element matches `css`; every stop must show focus."""
+    """Press Tab until the focused element matches `css`; every stop must show focus.
+
+    After a navigation, the page's stylesheets are waited for first: a focus ring measured
+    before they apply would be missing for the wrong reason."""
+    page.wait_for_load_state("load")
     for _ in range(limit):
         page.keyboard.press("Tab")
         info = focused(page, css)
@@ -241,6 +245,7 @@ def tab_through(page: Page) -> None:
 
     Call it on a freshly loaded page, before anything has the focus.
     """
+    page.wait_for_load_state("load")
     wanted = page.evaluate(FOCUSABLE_JS)
     reached: list[str] = []
     for _ in range(len(wanted) + 5):
