@@ -36,12 +36,22 @@ NOT_APPLICABLE = "na"
 ANSWER_PARTS = ("level", "evidence", "note", "version")  # the form fields of one answer
 
 
-class AnswerInputError(ValueError):
-    """A posted answer breaks a rule; `field` names which part ("level", "evidence", …)."""
+def N_(message: str) -> str:
+    """Mark a message for the catalogue; the page that shows it translates it."""
+    return message
 
-    def __init__(self, indicator_key: str, field: str, message: str) -> None:
-        self.indicator_key, self.field, self.message = indicator_key, field, message
-        super().__init__(f"{indicator_key} {field}: {message}")
+
+class AnswerInputError(ValueError):
+    """A posted answer breaks a rule; `field` names which part ("level", "evidence", …).
+
+    `message` is the untranslated text, with `%(name)s` placeholders filled from `params`
+    once translated, so the person reads it in their own language.
+    """
+
+    def __init__(self, indicator_key: str, field: str, message: str, **params) -> None:
+        self.indicator_key, self.field, self.message, self.params = (
+            indicator_key, field, message, params)
+        super().__init__(f"{indicator_key} {field}: {message % params}")
 
 
 class AssessmentLocked(Exception):
@@ -90,22 +100,28 @@ def field_name(indicator_key: str, part: str) -> str:
     return f"{indicator_key}-{part}"
 
 
+_REFUSED_CHARACTERS = {
+    "evidence": N_("The evidence contains characters that cannot be stored (%(characters)s): "
+                   "control characters, line separators or text-direction overrides."),
+    "note": N_("The note contains characters that cannot be stored (%(characters)s): control "
+               "characters, line separators or text-direction overrides."),
+}
+_TOO_LONG = {
+    "evidence": N_("The evidence is %(length)s characters long; the limit is %(limit)s."),
+    "note": N_("The note is %(length)s characters long; the limit is %(limit)s."),
+}
+
+
 def clean_text(indicator_key: str, field: str, value: str, limit: int) -> str:
     """The text as stored (text_policy.clean), or AnswerInputError naming what is wrong."""
     try:
         return clean(value, limit)
     except TextRefused as refused:
         if refused.reason == "length":
-            raise AnswerInputError(
-                indicator_key, field,
-                f"is {refused.length:,} characters long; the limit is {refused.limit:,}",
-            ) from None
-        raise AnswerInputError(
-            indicator_key, field,
-            "contains characters that cannot be stored (" + ", ".join(
-                refused_characters(value)[:5]) + "): control characters, line separators "
-            "or text-direction overrides",
-        ) from None
+            raise AnswerInputError(indicator_key, field, _TOO_LONG[field],
+                                   length=refused.length, limit=refused.limit) from None
+        raise AnswerInputError(indicator_key, field, _REFUSED_CHARACTERS[field],
+                               characters=", ".join(refused_characters(value)[:5])) from None
 
 
 def parse_answer(instrument: Instrument, indicator_key: str,
@@ -114,7 +130,8 @@ def parse_answer(instrument: Instrument, indicator_key: str,
     indicator = instrument.indicator(indicator_key)
     if indicator is None:
         raise AnswerInputError(indicator_key, "indicator",
-                               f"{indicator_key!r} is not an indicator of this instrument")
+                               N_("%(key)s is not an indicator of this instrument."),
+                               key=indicator_key)
     raw_level = (form.get(field_name(indicator_key, "level")) or "").strip()
     level: int | None = None
     not_applicable = False
@@ -122,16 +139,17 @@ def parse_answer(instrument: Instrument, indicator_key: str,
     if raw_level == NOT_APPLICABLE:
         if not scale.not_applicable_allowed:
             raise AnswerInputError(indicator_key, "level",
-                                   "this instrument does not allow “not applicable”")
+                                   N_("This instrument does not allow “not applicable”."))
         not_applicable = True
     elif raw_level:
         if not re.fullmatch(r"-?[0-9]{1,3}", raw_level):
-            raise AnswerInputError(indicator_key, "level", "the level must be a number")
+            raise AnswerInputError(indicator_key, "level", N_("The level must be a number."))
         level = int(raw_level)
         if level not in scale.values:
             raise AnswerInputError(
                 indicator_key, "level",
-                f"level {level} is outside the scale ({scale.minimum} to {scale.maximum})",
+                N_("Level %(level)s is outside the scale (%(minimum)s to %(maximum)s)."),
+                level=level, minimum=scale.minimum, maximum=scale.maximum,
             )
     evidence = clean_text(indicator_key, "evidence",
                           form.get(field_name(indicator_key, "evidence"), ""), EVIDENCE_LIMIT)
@@ -139,14 +157,16 @@ def parse_answer(instrument: Instrument, indicator_key: str,
                       form.get(field_name(indicator_key, "note"), ""), NOTE_LIMIT)
     if not_applicable and is_blank(evidence):
         raise AnswerInputError(indicator_key, "evidence",
-                               "“Not applicable” needs a written justification in the "
-                               "evidence field")
+                               N_("“Not applicable” needs a written justification in the "
+                                  "evidence field."))
     raw_version = (form.get(field_name(indicator_key, "version")) or "").strip()
     expected_version: int | None = None
     if raw_version:
         # ASCII digits only: str.isdigit() also accepts "²", which int() then refuses.
         if not re.fullmatch(r"[0-9]{1,9}", raw_version):
-            raise AnswerInputError(indicator_key, "version", "the form's version is invalid")
+            raise AnswerInputError(indicator_key, "version",
+                                   N_("The form's version of this answer is invalid; reload "
+                                      "the page."))
         expected_version = int(raw_version)
     return AnswerInput(indicator_key, level, not_applicable, evidence, note, expected_version)
 

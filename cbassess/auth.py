@@ -23,7 +23,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -33,7 +32,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from . import passwords
+from . import i18n, passwords
 from .extensions import db, limiter
 from .models import User
 from .security import CARRIED_POST, accepts
@@ -195,7 +194,8 @@ def _sign_in():
         valid = check_password_hash(user.password_hash if user else _DUMMY_HASH,
                                     form.password.data)
         if user and valid and user.active:
-            session.clear()
+            i18n.adopt_session_language(user)
+            i18n.clear_session_keeping_language(session.get(i18n.SESSION_KEY))
             session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
             login_user(user)
             if resume:
@@ -233,7 +233,7 @@ def change_password():
     if request.method == "POST":
         status = 422
     return render_template("auth/password.html", form=form, min_length=MIN_PASSWORD_LENGTH,
-                           language=str(get_locale() or "en")), status
+                           language=i18n.tag()), status
 
 
 @bp.post("/logout")
@@ -245,8 +245,9 @@ def logout():
     (app.js removes them too, for browsers that ignore Clear-Site-Data), so the next person
     at a shared computer finds nothing of the previous one's.
     """
+    language = i18n.code()  # the sign-in page stays in it
     logout_user()
-    session.clear()
+    i18n.clear_session_keeping_language(language)
     flash(_("You are signed out."), "info")
     response = redirect(url_for("auth.login"))
     response.headers["Clear-Site-Data"] = '"storage"'

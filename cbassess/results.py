@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import wraps
 
+from babel.numbers import get_decimal_symbol
 from flask import (
     Blueprint,
     Response,
@@ -22,13 +24,13 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from . import action_store, exports
+from . import action_store, exports, i18n
 from .action_plan import Plan, build_plan, top_actions
 from .charts import Bar, RadarAxis, bar_svg, radar_svg
 from .exports import content_disposition
@@ -56,7 +58,7 @@ def _text_direction(text: str) -> str:
 
 
 def _language() -> str:
-    return str(get_locale() or "en")
+    return i18n.code()
 
 
 def _plan(assessment: Assessment, instrument, answers: dict, language: str) -> Plan:
@@ -174,8 +176,23 @@ def report_prepare(assessment_id: int):
                            assessment=assessment, options=options)
 
 
+def in_requested_language(view):
+    """Answer in the language of the `language` (or `lang`) argument, whatever the
+    interface's: a report or a file can be sent to a ministry that reads the other
+    language. An unknown language is refused with the ones there are."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        language = i18n.requested_language()
+        if language is None:
+            return view(*args, **kwargs)
+        with force_locale(language):
+            return view(*args, **kwargs)
+    return wrapper
+
+
 @bp.get("/assessments/<int:assessment_id>/report.pdf")
 @login_required
+@in_requested_language
 def report_pdf(assessment_id: int):
     """The PDF report with the options asked for (from the cache when nothing changed)."""
     assessment = assessment_or_404(assessment_id)
@@ -197,14 +214,18 @@ def report_pdf(assessment_id: int):
 
 
 def _disposition(disposition: str, assessment: Assessment, extension: str) -> str:
-    """The download's name from the administration and round, in any script (filename*)."""
+    """The download's name from the administration and round, in any script (filename*);
+    one asked for in a given language ends with it, so both can sit side by side."""
+    language = f"-{i18n.tag()}" if i18n.requested_language() else ""
     return content_disposition(
-        disposition, f"cbassess-{assessment.organisation.country_code}-{assessment.round_name}",
+        disposition,
+        f"cbassess-{assessment.organisation.country_code}-{assessment.round_name}{language}",
         extension)
 
 
 @bp.get("/assessments/<int:assessment_id>/export.json")
 @login_required
+@in_requested_language
 def export_json(assessment_id: int):
     """Every answer, the scores, the action plan and the full histories, as JSON.
 
@@ -228,6 +249,7 @@ def export_json(assessment_id: int):
             "submitted_at": (assessment.submitted_at.isoformat()
                              if assessment.submitted_at else None),
         },
+        "language": i18n.tag(),
         "instrument": {"key": instrument.key, "version": instrument.version,
                        "content_hash": instrument.content_hash},
         "scores": exports.scores_summary(scores),
@@ -278,16 +300,34 @@ CSV = "text/csv; charset=utf-8"
 
 @bp.get("/assessments/<int:assessment_id>/export.csv")
 @login_required
+@in_requested_language
 def export_csv(assessment_id: int):
-    """One row per indicator: key, level, evidence, note, who saved it and when."""
+    """One row per indicator: key, level, evidence, note, who saved it and when.
+
+    Headings and instrument text are in the download's language; answers as written. Where
+    the language writes decimals with a comma, columns are separated by semicolons, as
+    spreadsheets set up for that language expect. Times are ISO 8601 (UTC), which every
+    spreadsheet sorts.
+    """
     assessment = assessment_or_404(assessment_id)
     headers = {"Content-Disposition": _disposition("attachment", assessment, "csv")}
     if request.method == "HEAD":
         return Response(content_type=CSV, headers=headers)
     data = _report_data(assessment)
-    rows = exports.answer_rows(data["instrument"], data["answers"], data["language"])
-    return Response(exports.csv_text(list(exports.ANSWER_COLUMNS), rows), content_type=CSV,
-                    headers=headers)
+    rows = _in_words(exports.answer_rows(data["instrument"], data["answers"],
+                                         data["language"]))
+    columns = list(exports.ANSWER_COLUMNS)
+    headings = _headings()
+    separator = ";" if get_decimal_symbol(i18n.code()) == "," else ","
+    return Response(exports.csv_text(columns, rows, [headings[c] for c in columns],
+                                     separator), content_type=CSV, headers=headers)
+
+
+def _in_words(rows: list[dict]) -> list[dict]:
+    """Yes/no columns as the download's language says "yes" (and nothing for no)."""
+    yes = _("yes")
+    return [{**row, **{name: yes if row[name] else "" for name in ("not_applicable", "overdue")
+                       if name in row}} for row in rows]
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -297,7 +337,7 @@ def _headings() -> dict[str, str]:
     return {"principle_key": _("Principle"), "indicator_key": _("Indicator"),
             "question": _("Question"), "level": _("Level"), "level_label": _("Level name"),
             "not_applicable": _("Not applicable"), "evidence": _("Evidence"),
-            "note": _("Note"), "saved_by": _("Saved by"), "saved_at": _("Saved at"),
+            "note": _("Note"), "saved_by": _("Saved by"), "saved_at": _("Saved at (UTC)"),
             "target": _("Target"), "description": _("Action"), "owner": _("Owner"),
             "due_date": _("Due date"), "priority": _("Priority"),
             "priority_suggested": _("Suggested priority"), "status": _("Status"),
@@ -306,6 +346,7 @@ def _headings() -> dict[str, str]:
 
 @bp.get("/assessments/<int:assessment_id>/export.xlsx")
 @login_required
+@in_requested_language
 def export_xlsx(assessment_id: int):
     """A workbook: the summary, every answer, the action plan."""
     assessment = assessment_or_404(assessment_id)
@@ -330,9 +371,9 @@ def export_xlsx(assessment_id: int):
     headings = _headings()
     body = exports.xlsx_bytes(summary, [
         exports.Sheet(_("Answers"), exports.ANSWER_COLUMNS, headings,
-                      exports.answer_rows(instrument, data["answers"], language)),
+                      _in_words(exports.answer_rows(instrument, data["answers"], language))),
         exports.Sheet(_("Action plan"), exports.ACTION_COLUMNS, headings,
-                      exports.action_rows(data["plan"], language)),
+                      _in_words(exports.action_rows(data["plan"], language))),
     ], _("Summary"))
     return Response(body, mimetype=XLSX, headers=headers)
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from . import answers as answer_store
-from . import scoring, text_policy
+from . import i18n, scoring, text_policy
 from .extensions import db, limiter
 from .instrument import Indicator, Principle
 from .instrument import Instrument as InstrumentSpec
@@ -109,7 +109,7 @@ def scores_of(instrument: InstrumentSpec, answers: dict[str, Answer]) -> Scores:
 
 
 def _language() -> str:
-    return str(get_locale() or "en")
+    return i18n.tag()
 
 
 def _principle_or_404(instrument: InstrumentSpec, key: str) -> Principle:
@@ -153,17 +153,17 @@ def index():
         select(Assessment)
         .options(joinedload(Assessment.organisation), joinedload(Assessment.instrument_row))
         .where(Assessment.id.in_(pagination.items)).order_by(*order)))
-    totals = _indicator_totals({a.instrument_row for a in pagination.items})
+    instruments = _instrument_choices() if current_user.role == Role.RESPONDENT else []
+    shown = {row.id: parse_instrument_row(row)
+             for row in {a.instrument_row for a in pagination.items} | set(instruments)}
+    language = _language()
     return render_template(
-        "walk/index.html", pagination=pagination, totals=totals,
-        instruments=_instrument_choices() if current_user.role == Role.RESPONDENT else [],
-        language=_language(),
+        "walk/index.html", pagination=pagination, instruments=instruments, language=language,
+        # The number of indicators (the progress column) and the title in the reader's
+        # language of each instrument shown: the table row holds the English title only.
+        totals={key: len(spec.indicators) for key, spec in shown.items()},
+        instrument_titles={key: spec.title.get(language) for key, spec in shown.items()},
     )
-
-
-def _indicator_totals(rows: set[Instrument]) -> dict[int, int]:
-    """Number of indicators of each instrument shown, for the progress column."""
-    return {row.id: len(parse_instrument_row(row).indicators) for row in rows}
 
 
 def _instrument_choices() -> list[Instrument]:
@@ -294,7 +294,7 @@ def _save_principle(assessment, instrument, principle, views: dict[str, AnswerVi
             inputs.append(answer_store.parse_answer(instrument, indicator.key, request.form))
         except answer_store.AnswerInputError as error:
             views[indicator.key].error_field = error.field
-            views[indicator.key].error = error.message
+            views[indicator.key].error = _input_error(error)
     if any(v.error for v in views.values()):
         flash(_("Nothing was saved: correct the answers marked below."), "error")
         return 422
@@ -313,6 +313,13 @@ def _save_principle(assessment, instrument, principle, views: dict[str, AnswerVi
                 "this page."), "error")
         return 409
     return 303
+
+
+def _input_error(error: answer_store.AnswerInputError) -> str:
+    """A refused answer's message in the reader's language, its numbers written in it too."""
+    params = {name: i18n.number(value) if isinstance(value, int) else value
+              for name, value in error.params.items()}
+    return _(error.message, **params)
 
 
 def _locked_message() -> str:
@@ -369,7 +376,7 @@ def autosave(assessment_id: int, key: str):
         item = answer_store.parse_answer(instrument, key, request.form)
         saved = answer_store.save_answers(db.session, target.id, [item], current_user.id)
     except answer_store.AnswerInputError as error:
-        return _autosave_reply(indicator, "error", error.message, 422, field=error.field,
+        return _autosave_reply(indicator, "error", _input_error(error), 422, field=error.field,
                                **context)
     except answer_store.AssessmentLocked:
         return _autosave_reply(indicator, "error", _locked_message(), 409, **context)
@@ -440,8 +447,10 @@ def submit(assessment_id: int):
         flash(_locked_message(), "error")
         return _overview_with(assessment, instrument, None), 409
     if missing:
-        flash(_("The assessment cannot be submitted yet: %(n)d indicators are unanswered.",
-                n=len(missing)), "error")
+        flash(ngettext("The assessment cannot be submitted yet: %(num)d indicator is "
+                       "unanswered.",
+                       "The assessment cannot be submitted yet: %(num)d indicators are "
+                       "unanswered.", len(missing)), "error")
         return _overview_with(assessment, instrument, missing), 422
     flash(_("Submitted for review. The assessment is now read-only."), "success")
     return redirect(url_for("walk.overview", assessment_id=assessment.id), 303)
