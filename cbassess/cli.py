@@ -244,6 +244,12 @@ def instrument_check(path: str) -> None:
                f"levels {spec.scale.minimum}–{spec.scale.maximum}"
                f"{', not applicable allowed' if spec.scale.not_applicable_allowed else ''}")
     click.echo(f"  sha256 {spec.content_hash}")
+    if spec.declared_languages is not None:
+        click.echo(f"  languages {', '.join(spec.declared_languages)}: every text translated")
+    else:
+        for language, (count, total) in spec.coverage().items():
+            note = "" if count == total else " (not declared; the rest shows in English)"
+            click.echo(f"  {language}: {count} of {total} texts{note}")
 
 
 @instrument_group.command("import")
