@@ -80,8 +80,14 @@ def weakness_message(weakness: passwords.Weakness) -> str:
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    # Messages of our own, so they are in the app's catalogues (WTForms' own are not in every
+    # language the app speaks).
+    email = EmailField(_l("E-mail"), validators=[
+        DataRequired(message=_l("Enter your e-mail address.")),
+        Length(max=254, message=_l("An e-mail address has at most %(max)d characters."))])
+    password = PasswordField(_l("Password"), validators=[
+        DataRequired(message=_l("Enter your password.")),
+        Length(max=1024, message=_l("A password has at most %(max)d characters."))])
 
 
 class PasswordChangeForm(FlaskForm):
