@@ -73,9 +73,23 @@ def select_locale() -> str:
     for candidate in (getattr(current_user, "language", None), session.get(SESSION_KEY)):
         if candidate in languages:
             return candidate
-    tags = {code.replace("_", "-"): code for code in languages}
-    best = request.accept_languages.best_match(list(tags))
-    return tags.get(best, DEFAULT_LANGUAGE)
+    return _browser_choice(languages) or DEFAULT_LANGUAGE
+
+
+def _browser_choice(languages) -> str | None:
+    """The first language of Accept-Language, in the browser's order of preference, that
+    the app has, either exactly or by its base language ("fr-CA" is "fr").
+
+    Werkzeug's best_match prefers any exact match to a base-language one, so it would
+    answer "en-GB,fr;q=0.5" in French.
+    """
+    tags = {code.replace("_", "-").lower(): code for code in languages}
+    for value, _ in request.accept_languages:
+        value = value.lower()
+        for candidate in (value, value.split("-")[0]):
+            if candidate in tags:
+                return tags[candidate]
+    return None
 
 
 def code() -> str:
