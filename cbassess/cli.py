@@ -109,10 +109,17 @@ def init_db_command() -> None:
               help="Administration a facilitator is assigned to (repeatable).")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="Prompted when omitted; give it here only in scripts.")
+@click.option("--language", default=None,
+              help="The language the app speaks to this user (e.g. fr); by default their "
+                   "browser's, until they choose one.")
 def create_user_command(email, name, role, organisation_name, country, region, assign,
-                        password) -> None:
+                        password, language) -> None:
     """Create a user (respondent, facilitator or admin)."""
     email = email.strip().lower()
+    if language is not None and language not in current_app.config["LANGUAGES"]:
+        raise click.BadParameter(
+            f"not one of the app's languages ({', '.join(current_app.config['LANGUAGES'])})",
+            param_hint="--language")
     if "@" not in email:
         raise click.BadParameter("not an e-mail address", param_hint="--email")
     if db.session.scalar(select(User).where(User.email == email)):
@@ -127,7 +134,7 @@ def create_user_command(email, name, role, organisation_name, country, region, a
             raise click.UsageError("a respondent needs --organisation")
         organisation = _organisation(organisation_name, country, region)
     user = User(email=email, name=name, role=role, password_hash=password_hash,
-                organisation=organisation)
+                organisation=organisation, language=language)
     for assigned in assign:
         if role != Role.FACILITATOR:
             raise click.UsageError("--assign is for facilitators")

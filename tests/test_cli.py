@@ -180,3 +180,15 @@ def test_assessments_taken_on_1_0_0_keep_its_text_after_the_french_version_arriv
     assert report.status_code == 200 and "version 1.0.0" in pdf_text(report.data)
     choices = respondent.get("/assessments").text
     assert "(version 1.1.0)" in choices and "(version 1.0.0)" not in choices
+
+
+def test_create_user_with_a_language(runner, app):
+    result = runner.invoke(args=["create-user", "--email", "fr@example.org", "--role", "admin",
+                                 "--password", "a-long-password", "--language", "fr"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.query(User).filter_by(email="fr@example.org").one().language == "fr"
+    refused = runner.invoke(args=["create-user", "--email", "de@example.org", "--role",
+                                  "admin", "--password", "a-long-password", "--language", "de"])
+    assert refused.exit_code != 0 and "not one of the app's languages (en, fr)" in \
+        refused.output
