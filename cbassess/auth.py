@@ -59,8 +59,8 @@ def weakness_message(weakness: passwords.Weakness) -> str:
     return {
         Weakness.TOO_SHORT: _("A password needs at least %(n)d characters.",
                               n=passwords.MIN_LENGTH),
-        Weakness.TOO_LONG: _("A password has at most %(n)d characters.",
-                             n=passwords.MAX_LENGTH),
+        Weakness.TOO_LONG: _("A password has at most %(max)d characters.",
+                             max=passwords.MAX_LENGTH),
         Weakness.PERSONAL: _("This password contains your name or e-mail address, which "
                              "anyone who knows whose account it is would try first."),
         Weakness.COMMON: _("This password is one of the most commonly used passwords, or "
@@ -87,14 +87,19 @@ class LoginForm(FlaskForm):
         Length(max=254, message=_l("An e-mail address has at most %(max)d characters."))])
     password = PasswordField(_l("Password"), validators=[
         DataRequired(message=_l("Enter your password.")),
-        Length(max=1024, message=_l("A password has at most %(max)d characters."))])
+        Length(max=passwords.MAX_LENGTH,
+               message=_l("A password has at most %(max)d characters."))])
 
 
 class PasswordChangeForm(FlaskForm):
-    current = PasswordField(_l("Current password"),
-                            validators=[DataRequired(), Length(max=passwords.MAX_LENGTH)])
-    new = PasswordField(_l("New password"), validators=[DataRequired()])
-    confirm = PasswordField(_l("New password again"), validators=[DataRequired()])
+    current = PasswordField(_l("Current password"), validators=[
+        DataRequired(message=_l("Enter your current password.")),
+        Length(max=passwords.MAX_LENGTH,
+               message=_l("A password has at most %(max)d characters."))])
+    new = PasswordField(_l("New password"), validators=[
+        DataRequired(message=_l("Enter a new password."))])
+    confirm = PasswordField(_l("New password again"), validators=[
+        DataRequired(message=_l("Enter the new password again."))])
 
     def validate_new(self, field) -> None:
         found = passwords.weakness(field.data or "",

@@ -10,6 +10,7 @@ import time
 from flask import Flask, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
@@ -57,9 +58,11 @@ def init_app(app: Flask) -> None:
     def too_many(error: RateLimitExceeded):
         """429 saying when to try again, in words and in Retry-After (RFC 9110)."""
         wait = _seconds_until_reset()
-        body, status = _render(429, _("Too many attempts"),
-                               _("Too many attempts in a short time. Wait %(n)d seconds and "
-                                 "try again; nothing was lost.", n=wait))
+        body, status = _render(429, _("Too many attempts"), ngettext(
+            "Too many attempts in a short time. Wait %(num)d second and try again; nothing "
+            "was lost.",
+            "Too many attempts in a short time. Wait %(num)d seconds and try again; nothing "
+            "was lost.", wait))
         return body, status, {"Retry-After": str(wait)}
 
     @app.errorhandler(HTTPException)

@@ -229,7 +229,7 @@ def test_the_report_comes_in_either_language_whatever_the_interfaces(respondent,
     respondent.autosave(a_id, "PW.1", level=3, evidence="Decree 2025-114")
     in_french = respondent.get(f"/assessments/{a_id}/report.pdf?lang=fr")
     assert in_french.status_code == 200
-    assert in_french.headers["Content-Disposition"].endswith('-fr.pdf"')
+    assert 'filename="cbassess-AA-2026-round-fr.pdf"' in in_french.headers["Content-Disposition"]
     text = pdf_text(in_french.data)
     for words in ("Synthèse", "Volonté politique", "Méthodologie", "ÉLÉMENTS PROBANTS",
                   "Auto-évaluation — non validée", "Decree 2025-114", "Page 2 / "):
@@ -263,7 +263,7 @@ def test_an_unknown_language_is_refused_with_the_ones_there_are(respondent, a_id
 def test_the_csv_in_french_has_french_headers_and_semicolons(respondent, a_id):
     respondent.autosave(a_id, "PW.2", level="na", evidence="Pas de loi, 2024")
     response = respondent.get(f"/assessments/{a_id}/export.csv?lang=fr")
-    assert response.headers["Content-Disposition"].endswith('-fr.csv"')
+    assert 'filename="cbassess-AA-2026-round-fr.csv"' in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=";"))
     assert list(rows[0]) == ["Principe", "Indicateur", "Question", "Niveau",
                              "Intitulé du niveau", "Sans objet", "Éléments probants", "Note",

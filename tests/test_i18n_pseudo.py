@@ -36,11 +36,11 @@ from babel.numbers import get_decimal_symbol
 
 from cbassess import answers as answer_store
 from cbassess import create_app
-from cbassess.cli import import_instrument, init_db
+from cbassess.cli import import_instrument
 from cbassess.extensions import db
 from cbassess.models import Assessment, Organisation, User
 from cbassess.permissions import instrument_of
-from tests.conftest import DATABASE_URL, PASSWORD, Browser, _seed, pdf_text
+from tests.conftest import PASSWORD, Browser, pdf_text
 from tests.test_i18n_catalogues import SOURCES
 
 PSEUDO = "eo"
@@ -103,25 +103,22 @@ def pseudo_instrument(path: Path) -> None:
 
 
 @pytest.fixture
-def pseudo_app(tmp_path):
+def pseudo_app(tmp_path, database_url):
     """The app speaking the pseudo-language too, with data in every state, all marked."""
     catalogues = tmp_path / "catalogues"
     write_catalogue(catalogues, PSEUDO)
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "test-secret",
-        "SQLALCHEMY_DATABASE_URI": DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite'}",
+        "SQLALCHEMY_DATABASE_URI": database_url,
         "RATELIMIT_ENABLED": False,
         "BABEL_TRANSLATION_DIRECTORIES": f"translations;{catalogues}",
         "PAGE_SIZE": 1,  # so the lists show their pager
+        "HISTORY_PAGE_SIZE": 1,  # and the history its own
     })
     instrument_file = tmp_path / "pseudo-instrument.yaml"
     pseudo_instrument(instrument_file)
     with app.app_context():
-        if DATABASE_URL:
-            db.drop_all()
-        init_db()
-        _seed()
         row, _ = import_instrument(instrument_file)
         ids = _mark_data(row)
     app.config["PSEUDO_IDS"], app.config["PSEUDO_INSTRUMENT"] = (
@@ -354,7 +351,8 @@ def walk_every_get_route(app, browser: Browser, role: str, pages: Pages) -> int:
                 if response.status_code == 200 or response.status_code >= 400:
                     pages.check(f"{role} GET {path}{' (htmx)' if htmx else ''}", response)
                 rendered += response.status_code == 200
-    for extra in ("/assessments?page=2", f"/assessments/{ids['draft']}/report.pdf?lang=eo",
+    for extra in ("/assessments?page=2", f"/assessments/{ids['draft']}/answers/PW.1/history?page=2",
+                  f"/assessments/{ids['draft']}/report.pdf?lang=eo",
                   "/assessments/999999", f"/assessments/{ids['draft']}/submit",
                   f"/assessments/{ids['draft']}/report.pdf?lang=xx"):
         pages.check(f"{role} GET {extra}", browser.get(extra))

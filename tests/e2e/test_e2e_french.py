@@ -220,6 +220,8 @@ def french_pages(page: Page):
     """Each main page in French, signing in on the way, yielding its name."""
     page.goto("/login")
     page.get_by_role("button", name="Français").click()
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    page.wait_for_load_state("load")  # the new page's stylesheet too, before measuring
     yield "login"
     page.get_by_label("Adresse électronique").fill(RESPONDENT_FR)
     page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
@@ -228,6 +230,7 @@ def french_pages(page: Page):
     page.wait_for_load_state("load")
     yield "list"
     page.get_by_role("link", name=DEMO_ROUND).click()
+    expect(page).to_have_url(re.compile(r"/assessments/\d+$"))
     page.wait_for_load_state("load")
     overview = page.url
     yield "overview"
