@@ -324,3 +324,20 @@ def test_the_french_summary_never_leaves_a_blank_half_page(respondent, a_id):
     assert summary.count("(Avancé)") >= 2 and summary.count("(Inexistant)") >= 2
     for indicator in longest[:6]:
         assert indicator.key in summary + overleaf, indicator.key
+
+
+def test_every_word_app_js_shows_comes_from_the_page_in_its_language(french, a_id):
+    """app.js has no words of its own: each message it shows is read from the page's
+    data-messages, which the server renders through gettext."""
+    from pathlib import Path
+
+    script = (Path(__file__).resolve().parent.parent / "static" / "app.js").read_text()
+    used = set(re.findall(r'message\("(\w+)"\)', script))
+    assert used >= {"saving", "retry", "offline", "timeout", "restored"}
+    assert not re.search(r'textContent = "[A-Za-z]', script)  # no literal words either
+    page = french.get(f"/assessments/{a_id}/principles/PW").text
+    messages = json.loads(re.search(r'data-messages="([^"]+)"', page).group(1)
+                          .replace("&#34;", '"').replace("&quot;", '"'))
+    assert used <= set(messages)
+    assert messages["offline"].startswith("Non enregistré")
+    assert messages["restored"].startswith("Texte non enregistré récupéré")
