@@ -34,6 +34,7 @@ from markupsafe import Markup
 from sqlalchemy import update
 from werkzeug.exceptions import BadRequest
 
+from .action_plan import ActionStatus, Priority
 from .extensions import db
 from .models import User
 
@@ -213,6 +214,17 @@ def long_date(value: date | datetime) -> str:
     return format_date(value, format="long")
 
 
+def medium_date(value: date | datetime | str) -> str:
+    """"29 Nov 2026", "29 nov. 2026": a date in a table or a line of figures (an ISO date
+    as kept in a revision's JSON is read first; anything else is shown as it is)."""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
+    return format_date(value, format="medium")
+
+
 def date_time(value: datetime) -> str:
     """A date and time, to the second (UTC: the app's time zone)."""
     return format_datetime(value, format="medium")
@@ -272,6 +284,13 @@ ROLE_LABELS = {
     "facilitator": _l("Facilitator"),
     "admin": _l("Administrator"),
 }
+# An action's priority and status as people read them: on the plan page, in the report and
+# in the spreadsheets (the JSON keeps the codes).
+PRIORITY_LABELS = {Priority.HIGH: _l("High"), Priority.MEDIUM: _l("Medium"),
+                   Priority.LOW: _l("Low")}
+ACTION_STATUS_LABELS = {ActionStatus.NOT_STARTED: _l("Not started"),
+                        ActionStatus.IN_PROGRESS: _l("In progress"),
+                        ActionStatus.DONE: _l("Done"), ActionStatus.DROPPED: _l("Dropped")}
 
 
 def init_app(app: Flask) -> None:
@@ -279,8 +298,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext,
                                  ngettext=template_ngettext)
     app.jinja_env.filters.update(score=score, percent=percent, number=number,
-                                 long_date=long_date, date_time=date_time,
-                                 short_time=short_time)
+                                 long_date=long_date, medium_date=medium_date,
+                                 date_time=date_time, short_time=short_time)
 
     @app.template_filter("role_label")
     def role_label(role: str) -> str:

@@ -51,6 +51,7 @@ class Text:
     def get(self, language: str | None = None) -> str:
         """The text in `language` (or its base language), falling back to English."""
         if language:
+            language = language.replace("_", "-")  # a Babel locale ("pt_BR") or a tag
             for candidate in (language, language.split("-")[0]):
                 if candidate in self.translations:
                     return self.translations[candidate]

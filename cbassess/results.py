@@ -44,7 +44,7 @@ from .permissions import (
 )
 from .report import ReportOptions, render_pdf, text_direction
 from .scoring import AnswerValue, score, weakest_areas
-from .walk import load_answers, scores_of
+from .walk import load_answers, scores_of, status_label
 
 bp = Blueprint("results", __name__)
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def _report_data(assessment: Assessment, language: str | None = None,
     averages = [(p, scores.principle(p.key).average) for p in instrument.principles]
     figures = "; ".join(
         _("%(title)s %(value)s", title=p.title.get(language),
-          value=f"{average:.2f}" if average is not None else _("no score yet"))
+          value=i18n.score(average) if average is not None else _("no score yet"))
         for p, average in averages)
     scale = _("scale %(min)d–%(max)d", min=instrument.scale.minimum,
               max=instrument.scale.maximum)
@@ -91,7 +91,8 @@ def _report_data(assessment: Assessment, language: str | None = None,
     bars = bar_svg([Bar(p.title.get(language), average) for p, average in averages],
                    instrument.scale.values,
                    title=_("Bar chart of the average level per principle (%(scale)s): "
-                           "%(figures)s", scale=scale, figures=figures))
+                           "%(figures)s", scale=scale, figures=figures),
+                   value_text=i18n.score)
     plan = _plan(assessment, instrument, answers, language) if with_plan else None
     return dict(assessment=assessment, instrument=instrument, answers=answers, scores=scores,
                 chart=chart, bars=bars, language=language, plan=plan,
@@ -324,10 +325,20 @@ def export_csv(assessment_id: int):
 
 
 def _in_words(rows: list[dict]) -> list[dict]:
-    """Yes/no columns as the download's language says "yes" (and nothing for no)."""
+    """Codes as people read them in the download's language: yes/no columns as "yes" (and
+    nothing for no), an action's priority and status by their names."""
     yes = _("yes")
-    return [{**row, **{name: yes if row[name] else "" for name in ("not_applicable", "overdue")
-                       if name in row}} for row in rows]
+    labels = {"priority": i18n.PRIORITY_LABELS, "priority_suggested": i18n.PRIORITY_LABELS,
+              "status": i18n.ACTION_STATUS_LABELS}
+    worded = []
+    for row in rows:
+        row = {**row, **{name: yes if row[name] else "" for name in ("not_applicable", "overdue")
+                         if name in row}}
+        for name, names in labels.items():
+            if row.get(name) in names:
+                row[name] = str(names[row[name]])
+        worded.append(row)
+    return worded
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -360,7 +371,7 @@ def export_xlsx(assessment_id: int):
         (_("Round"), assessment.round_name),
         (_("Instrument"), f"{instrument.title.get(language)} ({instrument.version})"),
         (_("Instrument fingerprint (SHA-256)"), instrument.content_hash),
-        (_("Status"), assessment.status),
+        (_("Status"), status_label(assessment.status)),
         (_("Answered"), f"{scores.answered}/{scores.total}"),
         (_("Overall average"), round(scores.average, 2) if scores.average is not None
          else None),
@@ -376,6 +387,16 @@ def export_xlsx(assessment_id: int):
                       _in_words(exports.action_rows(data["plan"], language))),
     ], _("Summary"))
     return Response(body, mimetype=XLSX, headers=headers)
+
+
+def _portfolio_headings() -> dict[str, str]:
+    return {"administration": _("Administration"), "country_code": _("Country code"),
+            "region": _("Region"), "round": _("Round"), "instrument": _("Instrument"),
+            "instrument_version": _("Instrument version"), "status": _("Status"),
+            "created_at": _("Started on"), "answered": _("Answered"), "total": _("Indicators"),
+            "completeness_percent": _("Completeness (%)"),
+            "overall_average": _("Overall average"),
+            "overall_weakest_link": _("Overall weakest link")}
 
 
 @bp.get("/portfolio/export.xlsx")
@@ -422,9 +443,12 @@ def _portfolio(extension: str) -> Response:
             instrument.version, assessment.status, assessment.created_at, instrument,
             score(instrument, levels[assessment.id])))
     columns, headings, rows = exports.portfolio_table(entries, language)
+    headings = {**_portfolio_headings(), **headings}
+    rows = [{**row, "status": status_label(row["status"])} for row in rows]
     if extension == "csv":
-        return Response(exports.csv_text(columns, rows), content_type=CSV, headers=headers)
-    headings = {**{c: c.replace("_", " ").capitalize() for c in columns}, **headings}
+        separator = ";" if get_decimal_symbol(i18n.code()) == "," else ","
+        return Response(exports.csv_text(columns, rows, [headings[c] for c in columns],
+                                         separator), content_type=CSV, headers=headers)
     body = exports.xlsx_bytes([(_("Assessments"), len(rows)), (_("Exported"), stamp)],
                               [exports.Sheet(_("Portfolio"), columns, headings, rows)],
                               _("Summary"))

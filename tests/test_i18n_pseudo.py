@@ -33,6 +33,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import write_po
 from babel.numbers import get_decimal_symbol
+from openpyxl import load_workbook
 
 from cbassess import answers as answer_store
 from cbassess import create_app
@@ -48,6 +49,7 @@ SHIPPED = Path(__file__).resolve().parent.parent / "cbassess" / "instruments" / 
     "wco-cb-core-principles.yaml"
 MARKS = {"gettext": ("⟦", "⟧"), "instrument": ("⟪", "⟫"), "user": ("‹", "›")}
 BRAND = {"cbassess", "CB"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ROLES = {"resp_a": "resp-a@example.org", "fac_a": "fac-a@example.org",
          "admin": "admin@example.org"}
 
@@ -260,8 +262,13 @@ def allowed_words(app) -> set[str]:
             cldr.update(get_month_names(width, context, locale).values())
             cldr.update(get_day_names(width, context, locale).values())
         cldr.update(get_period_names(width, locale=locale).values())
+        names = {Locale.parse(code).get_display_name(Locale.parse(code))
+                 for code in app.config["LANGUAGES"]}  # the report's language choice
     keys = {p.key for p in spec.principles} | {i.key for i in spec.indicators}
-    return BRAND | codes | keys | {w for name in cldr for w in re.findall(r"\w+", name)}
+    # The instrument's key, version and fingerprint are identifiers, printed as they are.
+    instrument = {spec.key, spec.content_hash}
+    return BRAND | codes | keys | instrument | {
+        w for name in cldr | names for w in re.findall(r"\w+", name)}
 
 
 class Pages:
@@ -291,11 +298,16 @@ class Pages:
             separator = ";" if get_decimal_symbol(PSEUDO) == "," else ","
             rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip(
                 "\ufeff")), delimiter=separator))
-            found = [f"header {cell}" for cell in rows[0] if not re.fullmatch(r"⟦.*⟧", cell)]
-            # Principle, question, level name, "not applicable": the app's words. The rest
-            # (keys, levels, evidence, notes, e-mail addresses, ISO times) are data.
+            found = [f"header {cell}" for cell in rows[0]
+                     if letters_left(cell, self.allowed)]
+            # Questions, level names, "not applicable", statuses: the app's words. The rest
+            # (keys, levels, evidence, notes, names, e-mail addresses, ISO times) are data.
+            words = [i for i, cell in enumerate(rows[0]) if cell in (
+                mark("Question"), mark("Level name"), mark("Not applicable"), mark("Status"))]
             for row in rows[1:]:
-                found += letters_left(" ".join(row[i] for i in (0, 2, 4, 5)), self.allowed)
+                found += letters_left(" ".join(row[i] for i in words), self.allowed)
+        elif kind == XLSX:
+            found = self._xlsx(response.data)
         elif kind == "application/json":
             body = json.loads(response.data)
             found = [] if body["language"] == PSEUDO else [f"language {body['language']}"]
@@ -305,6 +317,26 @@ class Pages:
             found = [f"unexpected {kind}"]
         if found:
             self.escaped[label] = found
+
+    def _xlsx(self, data: bytes) -> list[str]:
+        """Sheet names, the summary's labels and every sheet's headings are the app's words;
+        so are the questions, level names, yes/no cells and statuses below them."""
+        workbook = load_workbook(io.BytesIO(data), read_only=True)
+        found = []
+        for index, sheet in enumerate(workbook.worksheets):
+            rows = [[("" if c is None else str(c)) for c in row]
+                    for row in sheet.iter_rows(values_only=True)]
+            found += letters_left(sheet.title, self.allowed)
+            if index == 0:  # the summary: label, value
+                found += [f"label {r[0]}" for r in rows if letters_left(r[0], self.allowed)]
+                continue
+            found += [f"heading {c}" for c in rows[0] if letters_left(c, self.allowed)]
+            words = [i for i, cell in enumerate(rows[0]) if cell in (
+                mark("Question"), mark("Level name"), mark("Not applicable"), mark("Status"),
+                mark("Overdue"))]
+            for row in rows[1:]:
+                found += letters_left(" ".join(row[i] for i in words), self.allowed)
+        return found
 
     def assert_nothing_escaped(self) -> None:
         where: dict[str, list[str]] = {}
@@ -439,7 +471,7 @@ def test_every_page_fragment_and_file_is_translated(pseudo_app):
 
     pages.assert_nothing_escaped()
     checked = " ".join(pages.checked)
-    for kind in ("text/html", "application/pdf", "text/csv", "application/json"):
+    for kind in ("text/html", "application/pdf", "text/csv", "application/json", XLSX):
         assert f"200 {kind}" in checked, kind
     for status in (400, 401, 403, 404, 405, 409, 422):
         assert f"({status} text/html)" in checked, status

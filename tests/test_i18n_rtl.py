@@ -73,14 +73,22 @@ def _tags(name: str) -> list[tuple[str, str]]:
     return found
 
 
+def _own_direction(tag: str) -> bool:
+    """dir="auto" (browsers), or the direction computed from the text (the PDF's
+    `text_direction` filter: WeasyPrint does not read dir="auto")."""
+    return 'dir="auto"' in tag or "|text_direction" in tag
+
+
 def test_fields_people_write_in_take_the_direction_of_what_is_typed():
-    fields = _tags("textarea") + [t for t in _tags("input") if 'name="round_name"' in t[1]]
-    assert len(fields) >= 3
-    assert [f for f in fields if 'dir="auto"' not in f[1]] == []
+    fields = _tags("textarea") + [t for t in _tags("input") if 'name="round_name"' in t[1]
+                                  or 'name="owner"' in t[1]]
+    assert len(fields) >= 6
+    assert [f for f in fields if not _own_direction(f[1])] == []
 
 
 def test_text_people_wrote_is_shown_in_its_own_direction():
-    """Evidence and notes (class "prose") set their direction from their first letter."""
+    """Evidence, notes, actions and comments (class "prose") set their direction from
+    their first letter."""
     shown = [t for name in ("p", "dd", "div") for t in _tags(name) if "prose" in t[1]]
-    assert len(shown) >= 6
-    assert [t for t in shown if 'dir="auto"' not in t[1]] == []
+    assert len(shown) >= 10
+    assert [t for t in shown if not _own_direction(t[1])] == []

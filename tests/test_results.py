@@ -100,7 +100,7 @@ def test_csv_export_has_one_row_per_indicator(respondent, a_id):
     row = rows[0]
     assert list(row) == ["Principle", "Indicator", "Question", "Level", "Level name",
                          "Not applicable", "Evidence", "Note", "Saved by", "Saved at (UTC)"]
-    assert row["Principle"] == "Political will"
+    assert row["Principle"] == "PW"
     assert row["Indicator"] == "PW.1" and row["Level"] == "3" and row["Level name"] == "Established"
     assert row["Evidence"] == "Budget, 74 %\nsecond line"
     assert row["Note"] == "'=cmd()"

@@ -138,23 +138,33 @@ def test_walk_the_whole_instrument_results_and_pdf_in_french(new_context, french
         re.compile(rf"{TOTAL}/{TOTAL} \(100\s%\)"))
     expect(page.get_by_role("table", name=re.compile("Notes par principe"))).to_be_visible()
     expect(page.get_by_role("img", name=re.compile(
-        "Préparation de l’administration des douanes"))).to_be_visible()
+        "Graphique en radar du niveau moyen par principe"))).to_be_visible()
 
-    # The report, in the reader's language; then in English, from the same French page.
+    # The report in the reader's language: its options (French chosen), the preview, the PDF.
     english = page.get_by_role("link", name="Rapport PDF en anglais")
     assert english.get_attribute("hreflang") == "en"
     english_report = english.get_attribute("href")
-    with page.expect_response(re.compile(r"/report\.pdf$")) as opened:
-        page.get_by_role("link", name="Télécharger le rapport PDF").click()
-    assert opened.value.status == 200
+    page.get_by_role("link", name=re.compile(r"Rapport\s: options, aperçu et PDF")).click()
+    language = page.get_by_label("Langue", exact=True)
+    expect(language.locator("option:checked")).to_have_text("Français")
+    expect(language.locator("option[value=en]")).to_have_attribute("lang", "en")
+    page.get_by_role("button", name="Aperçu dans le navigateur").click()
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.locator("#summary h2")).to_have_text("Synthèse")
+    page.go_back()
+    with page.expect_response(re.compile(r"/report/prepare")) as prepared:
+        page.get_by_role("button", name="Télécharger le PDF").click()
+    assert prepared.value.status == 200
+    expect(page.locator("#report-ready")).to_contain_text("Le PDF est prêt")
     text = pdf_text(page.context.request.get(f"/assessments/{assessment_id}/report.pdf")
                     .body())
     for words in ("Synthèse", "Volonté politique", "Axé sur la demande et réactif",
-                  "Soumise pour examen", "Méthodologie", f"Décret n° 2025-114 « PW.1 » — {token}",
+                  "Soumise pour examen", "méthodologie", f"Décret n° 2025-114 « PW.1 » — {token}",
                   "28 indicateurs renseignés sur 28"):
         assert words in text, words
+    # …and in English, from the same French page.
     text = pdf_text(page.context.request.get(english_report).body())
-    assert "Summary" in text and "Political will" in text and "Synthèse" not in text
+    assert "Executive summary" in text and "Political will" in text and "Synthèse" not in text
     assert f"Décret n° 2025-114 « PW.1 » — {token}" in text  # answers as written
 
 
@@ -203,6 +213,16 @@ def test_axe_on_french_pages(new_context, french_accounts):
     audit.check(page, "history")
     page.goto(f"/assessments/{assessment_id}/results")
     audit.check(page, "results")
+    page.goto(f"/assessments/{assessment_id}/actions")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Plan d’action")
+    audit.check(page, "action plan")
+    page.goto(f"/assessments/{assessment_id}/report")
+    audit.check(page, "report options")
+    page.goto(f"/assessments/{assessment_id}/report/preview?language=fr")
+    expect(page.locator("#summary h2")).to_have_text("Synthèse")
+    audit.check(page, "report preview")
+    page.goto("/account/password")
+    audit.check(page, "password")
     page.goto("/assessments/999999")
     expect(page.get_by_role("heading", level=1)).to_have_text("Page introuvable")
     audit.check(page, "error 404")
@@ -240,8 +260,14 @@ def french_pages(page: Page):
     page.goto(f"{overview}/results")
     expect(page.locator("figure.chart svg")).to_be_visible()
     yield "results"
+    page.goto(f"{overview}/actions")
+    yield "action plan"
+    page.goto(f"{overview}/report")
+    yield "report options"
     page.goto(f"{overview}/answers/{INSTRUMENT.indicators[0].key}/history")
     yield "history"
+    page.goto("/account/password")
+    yield "password"
     page.goto("/assessments/999999")
     yield "error 404"
 
