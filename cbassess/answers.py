@@ -25,7 +25,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from .instrument import Instrument
+from .instrument import ANSWER_FIELDS, Indicator, Instrument
 from .models import Answer, AnswerRevision, Assessment, Status
 from .sqlite_writes import hold_write_lock
 from .text_policy import TextRefused, clean, is_blank, refused_characters
@@ -58,6 +58,8 @@ class AnswerInput:
     evidence: str
     note: str
     expected_version: int | None
+    evidence_kind: str | None = None
+    confidence: str | None = None
 
     def as_dict(self) -> dict:
         return values_of(self)
@@ -82,7 +84,26 @@ class EditConflict(Exception):
 def values_of(answer: AnswerInput | StoredAnswer | Answer) -> dict:
     """What an answer says, as compared between saves and kept in its history."""
     return {"level": answer.level, "not_applicable": answer.not_applicable,
-            "evidence": answer.evidence, "note": answer.note}
+            "evidence": answer.evidence, "note": answer.note,
+            "evidence_kind": answer.evidence_kind, "confidence": answer.confidence}
+
+
+def has_evidence(answer) -> bool:
+    """Whether an answer is backed by evidence: for now, written evidence that is not blank.
+
+    The one place that says what counts as evidence (attached files will count too).
+    """
+    return bool(answer is not None and (answer.evidence or "").strip())
+
+
+def is_unsupported(indicator: Indicator, answer) -> bool:
+    """A claim at or above the indicator's evidence threshold with no evidence behind it.
+
+    Saved like any answer, but marked on the page, counted on the overview, flagged in
+    the results and the report, and never shown as a strength.
+    """
+    return (answer is not None and not answer.not_applicable
+            and indicator.needs_evidence(answer.level) and not has_evidence(answer))
 
 
 def field_name(indicator_key: str, part: str) -> str:
@@ -141,6 +162,8 @@ def parse_answer(instrument: Instrument, indicator_key: str,
         raise AnswerInputError(indicator_key, "evidence",
                                "“Not applicable” needs a written justification in the "
                                "evidence field")
+    optional = {name: _optional_field(instrument, indicator_key, name, form)
+                for name in ANSWER_FIELDS}
     raw_version = (form.get(field_name(indicator_key, "version")) or "").strip()
     expected_version: int | None = None
     if raw_version:
@@ -148,7 +171,22 @@ def parse_answer(instrument: Instrument, indicator_key: str,
         if not re.fullmatch(r"[0-9]{1,9}", raw_version):
             raise AnswerInputError(indicator_key, "version", "the form's version is invalid")
         expected_version = int(raw_version)
-    return AnswerInput(indicator_key, level, not_applicable, evidence, note, expected_version)
+    return AnswerInput(indicator_key, level, not_applicable, evidence, note, expected_version,
+                       **optional)
+
+
+def _optional_field(instrument: Instrument, indicator_key: str, name: str,
+                    form: Mapping[str, str]) -> str | None:
+    """One of the instrument's optional fields (kind of evidence, confidence), or None."""
+    raw = (form.get(field_name(indicator_key, name)) or "").strip()
+    if not raw:
+        return None
+    if name not in instrument.answer_fields:
+        raise AnswerInputError(indicator_key, name, "this instrument does not ask for it")
+    if raw not in ANSWER_FIELDS[name]:
+        raise AnswerInputError(indicator_key, name,
+                               f"must be one of {', '.join(ANSWER_FIELDS[name])}")
+    return raw
 
 
 _answers = Answer.__table__
@@ -166,6 +204,7 @@ _CURRENT = (
            _answers.c.not_applicable, _answers.c.version,
            case((_answers.c.indicator_key.in_(_SAVING), _answers.c.evidence)).label("evidence"),
            case((_answers.c.indicator_key.in_(_SAVING), _answers.c.note)).label("note"),
+           _answers.c.evidence_kind, _answers.c.confidence,
            _answers.c.updated_at, _answers.c.updated_by_id)
     .select_from(_assessments)
     .outerjoin(_answers, _answers.c.assessment_id == _assessments.c.id)
@@ -224,6 +263,8 @@ class StoredAnswer:
     version: int
     updated_at: datetime | None
     updated_by_id: int | None
+    evidence_kind: str | None = None
+    confidence: str | None = None
 
     @property
     def answered(self) -> bool:
@@ -289,7 +330,8 @@ def _current(connection: Connection, assessment_id: int, keys: list[str]) \
         if row.evidence is not None:
             saving[row.indicator_key] = StoredAnswer(
                 row.id, row.indicator_key, row.level, row.not_applicable, row.evidence,
-                row.note, row.version, row.updated_at, row.updated_by_id)
+                row.note, row.version, row.updated_at, row.updated_by_id,
+                row.evidence_kind, row.confidence)
     return saving, states
 
 
@@ -347,7 +389,8 @@ def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerIn
                     "before": answer.as_dict(), "after": item.as_dict()})
                 stored[item.indicator_key] = StoredAnswer(
                     answer.id, answer.indicator_key, item.level, item.not_applicable,
-                    item.evidence, item.note, version, now, user_id)
+                    item.evidence, item.note, version, now, user_id,
+                    item.evidence_kind, item.confidence)
                 states[item.indicator_key] = AnswerState(item.level, item.not_applicable,
                                                          version)
             # One row is the usual autosave: a plain execute is cheaper than executemany.

@@ -181,11 +181,14 @@ class Answer(db.Model):
     assessment_id: Mapped[int] = mapped_column(
         ForeignKey("assessments.id", ondelete="CASCADE")
     )
-    indicator_key: Mapped[str] = mapped_column(String(20))
+    indicator_key: Mapped[str] = mapped_column(String(40))
     level: Mapped[int | None] = mapped_column(Integer)
     not_applicable: Mapped[bool] = mapped_column(Boolean, default=False)
     evidence: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")
+    # Optional, when the instrument asks for them (instrument.ANSWER_FIELDS).
+    evidence_kind: Mapped[str | None] = mapped_column(String(20))
+    confidence: Mapped[str | None] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -207,7 +210,7 @@ class AnswerRevision(db.Model):
     assessment_id: Mapped[int] = mapped_column(
         ForeignKey("assessments.id", ondelete="CASCADE"), index=True
     )
-    indicator_key: Mapped[str] = mapped_column(String(20))
+    indicator_key: Mapped[str] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(Integer)
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
