@@ -87,6 +87,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         EVIDENCE_ASSESSMENT_LIMIT=500 * 1024 * 1024,
         EVIDENCE_FILES_PER_REQUEST=10,
         EVIDENCE_REQUEST_LIMIT=None,
+        # The instrument (by key) that "Start a new assessment" preselects.
+        DEFAULT_INSTRUMENT="wco-cb-core-principles",
+        # Framework-dependent wording (tagline, sign_in_lead, footer, report_kicker), each a
+        # text or {language: text}; unset, the shipped customs wording (i18n.framework_text).
+        WORDING={},
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -126,6 +131,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .i18n import select_locale
 
     babel.init_app(app, locale_selector=select_locale)
+    from .i18n import framework_text
+
+    app.add_template_global(framework_text)
 
     from . import (
         account,

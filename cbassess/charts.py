@@ -320,9 +320,10 @@ _BAR_LABEL = 'font-size="13" fill="#1b2430"'
 _BAR_VALUE = 'font-size="12" fill="#1b2430"'
 
 
-def bar_svg(bars: Sequence[Bar], levels: Sequence[int], title: str,
+def bar_svg(bars: Sequence[Bar], levels: Sequence[float], title: str,
             comparison_label: str | None = None, width: int = 640) -> str:
-    """An accessible horizontal bar chart of one value per row on the scale `levels`.
+    """An accessible horizontal bar chart of one value per row on the scale `levels` (the
+    scale's scores: a grid line at each).
 
     The SVG has role="img" and a <title> (`title`, which should carry the figures: a PDF
     reader gives it as the chart's text alternative); each bar is labelled with its value,
@@ -350,7 +351,7 @@ def bar_svg(bars: Sequence[Bar], levels: Sequence[int], title: str,
         parts.append(f'<line x1="{x:g}" y1="{top - 6}" x2="{x:g}" y2="{height - 8}" '
                      f'{_SPOKE}/>')
         parts.append(f'<text x="{x:g}" y="{top - 10}" text-anchor="middle" {_TICK}>'
-                     f'{level}</text>')
+                     f'{_tick(level)}</text>')
     for index, bar in enumerate(bars):
         y = top + index * row
         lines = _wrap(bar.label, 30)[:2]

@@ -32,7 +32,7 @@ from sqlalchemy.orm import joinedload
 
 from . import action_store, evidence, exchange, exports
 from .action_plan import Plan, build_plan, top_actions
-from .charts import Bar, RadarAxis, bar_svg, radar_svg
+from .charts import Bar, RadarAxis, bar_svg, radar_layout, radar_svg, short_labels
 from .evidence import current_files, every_file, files_by_indicator
 from .exports import content_disposition
 from .extensions import db
@@ -44,7 +44,7 @@ from .permissions import (
     visible_assessments,
 )
 from .report import ReportOptions, render_pdf, text_direction
-from .scoring import AnswerValue, score, weakest_areas
+from .scoring import AnswerValue, number, score, weakest_areas
 from .walk import load_answers, scores_of
 
 bp = Blueprint("results", __name__)
@@ -82,21 +82,29 @@ def _report_data(assessment: Assessment, language: str | None = None,
         _("%(title)s %(value)s", title=p.title.get(language),
           value=f"{average:.2f}" if average is not None else _("no score yet"))
         for p, average in averages)
-    scale = _("scale %(min)d–%(max)d", min=instrument.scale.minimum,
-              max=instrument.scale.maximum)
-    axes = [RadarAxis(_axis_label(p.title.get(language), average), average)
+    scale = _("scale %(min)s–%(max)s", min=number(instrument.scale.minimum_score),
+              max=number(instrument.scale.maximum_score))
+    axes = [RadarAxis(_axis_label(p.title.get(language), average), average, p.key)
             for p, average in averages]
-    chart = radar_svg(axes, instrument.scale.values,
-                      title=_("Radar chart of the average level per principle (%(scale)s): "
-                              "%(figures)s", scale=scale, figures=figures))
+    radar_title = _("Radar chart of the average score per principle (%(scale)s): "
+                    "%(figures)s", scale=scale, figures=figures)
+    # Full titles where they fit (wide screens, the PDF); short labels with a key on
+    # phones, and everywhere once there are too many axes for full titles.
+    full = radar_layout(axes)
+    chart = radar_svg(axes, instrument.scale.scores, title=radar_title)
+    compact = (None if full.abbreviated else
+               radar_svg(axes, instrument.scale.scores, title=radar_title, abbreviate=True))
+    shorts = dict(zip((p.key for p in instrument.principles), short_labels(axes),
+                      strict=True))
     bars = bar_svg([Bar(p.title.get(language), average) for p, average in averages],
-                   instrument.scale.values,
-                   title=_("Bar chart of the average level per principle (%(scale)s): "
+                   instrument.scale.scores,
+                   title=_("Bar chart of the average score per principle (%(scale)s): "
                            "%(figures)s", scale=scale, figures=figures))
     plan = _plan(assessment, instrument, answers, language) if with_plan else None
     files = _in_instrument_order(instrument, current_files(db.session, assessment.id))
     return dict(assessment=assessment, instrument=instrument, answers=answers, scores=scores,
-                chart=chart, bars=bars, language=language, plan=plan,
+                chart=chart, compact_chart=compact, chart_abbreviated=full.abbreviated,
+                short_labels=shorts, bars=bars, language=language, plan=plan,
                 top_actions=top_actions(plan) if plan else [],
                 weakest_areas=weakest_areas(scores.indicators),
                 worked_example=_worked_example(instrument, scores),
@@ -111,14 +119,17 @@ def _in_instrument_order(instrument, files: list[EvidenceFile]) -> list[Evidence
 
 
 def _worked_example(instrument, scores) -> dict:
-    """The methodology annex's example: the first principle with at least two rated levels
-    (its real figures), else a made-up principle rated 1, 3, 2 and 2."""
+    """The methodology annex's example: the first principle with at least two rated
+    indicators (the scores their levels count for), else a made-up principle rated at the
+    scale's second, fourth, third and third levels (1, 3, 2, 2 on a 0–4 scale)."""
     for principle in instrument.principles:
-        levels = [i.level for i in scores.indicators
-                  if i.principle_key == principle.key and i.level is not None]
-        if len(levels) >= 2:
-            return dict(title=principle.title, levels=levels, real=True)
-    return dict(title=None, levels=[1, 3, 2, 2], real=False)
+        values = [i.score for i in scores.indicators
+                  if i.principle_key == principle.key and i.score is not None]
+        if len(values) >= 2:
+            return dict(title=principle.title, values=values, real=True)
+    levels = instrument.scale.levels
+    made_up = [levels[min(n, len(levels) - 1)].score for n in (1, 3, 2, 2)]
+    return dict(title=None, values=made_up, real=False)
 
 
 def _axis_label(title: str, average: float | None) -> str:
@@ -268,6 +279,7 @@ def _export_parts(assessment: Assessment) -> tuple[dict, Iterator[dict]]:
         "instrument": {"key": instrument.key, "version": instrument.version,
                        "content_hash": instrument.content_hash},
         "scores": exports.scores_summary(scores),
+        "scale": exports.scale_rows(instrument, data["language"]),
         "answers": exports.answer_rows(instrument, data["answers"], data["language"]),
         "actions": exports.action_rows(data["plan"], data["language"]),
         "action_revisions": [{
@@ -335,7 +347,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _headings() -> dict[str, str]:
     return {"principle_key": _("Principle"), "indicator_key": _("Indicator"),
             "question": _("Question"), "level": _("Level"), "level_label": _("Level name"),
-            "not_applicable": _("Not applicable"), "evidence": _("Evidence"),
+            "score": _("Score"), "not_applicable": _("Not applicable"),
+            "unsupported": _("Unsupported claim"), "evidence": _("Evidence"),
+            "evidence_kind": _("Kind of evidence"), "confidence": _("Confidence"),
             "note": _("Note"), "saved_by": _("Saved by"), "saved_at": _("Saved at"),
             "target": _("Target"), "description": _("Action"), "owner": _("Owner"),
             "due_date": _("Due date"), "priority": _("Priority"),
@@ -363,6 +377,7 @@ def export_xlsx(assessment_id: int):
         (_("Overall average"), round(scores.average, 2) if scores.average is not None
          else None),
         (_("Overall weakest link"), scores.weakest),
+        (_("Unsupported claims"), len(scores.unsupported)),
     ] + [(p.title.get(language), round(scores.principle(p.key).average, 2)
           if scores.principle(p.key).average is not None else None)
          for p in instrument.principles]

@@ -23,7 +23,7 @@ from . import answers as answer_store
 from . import scoring, text_policy
 from .evidence import current_files, every_file, files_by_indicator
 from .extensions import db, limiter
-from .instrument import Indicator, Principle
+from .instrument import Indicator, Principle, text_blocks
 from .instrument import Instrument as InstrumentSpec
 from .models import Answer, AnswerRevision, Assessment, Instrument, Role, Status
 from .permissions import (
@@ -67,6 +67,8 @@ class AnswerView:
     evidence: str = ""
     note: str = ""
     version: int = 0
+    evidence_kind: str = ""
+    confidence: str = ""
     answer: Answer | None = None
     error_field: str | None = None
     error: str | None = None
@@ -78,7 +80,8 @@ class AnswerView:
             return cls()
         level = "na" if answer.not_applicable else (
             "" if answer.level is None else str(answer.level))
-        return cls(level, answer.evidence, answer.note, answer.version, answer)
+        return cls(level, answer.evidence, answer.note, answer.version,
+                   answer.evidence_kind or "", answer.confidence or "", answer)
 
     @classmethod
     def posted(cls, key: str, form, answer: Answer | None) -> AnswerView:
@@ -86,6 +89,8 @@ class AnswerView:
         view.level = form.get(answer_store.field_name(key, "level"), "")
         view.evidence = form.get(answer_store.field_name(key, "evidence"), "")
         view.note = form.get(answer_store.field_name(key, "note"), "")
+        view.evidence_kind = form.get(answer_store.field_name(key, "evidence_kind"), "")
+        view.confidence = form.get(answer_store.field_name(key, "confidence"), "")
         return view
 
 
@@ -106,8 +111,20 @@ def edit_count(answers: dict[str, Answer]) -> int:
 
 
 def scores_of(instrument: InstrumentSpec, answers: dict[str, Answer]) -> Scores:
-    return score(instrument, {k: AnswerValue(a.level, a.not_applicable)
-                              for k, a in answers.items()})
+    values = {}
+    for key, answer in answers.items():
+        indicator = instrument.indicator(key)
+        values[key] = AnswerValue(
+            answer.level, answer.not_applicable,
+            indicator is not None and answer_store.is_unsupported(indicator, answer),
+            answer.confidence)
+    return score(instrument, values)
+
+
+def first_unanswered(instrument: InstrumentSpec, answers: dict[str, Answer]) -> Indicator | None:
+    """Where "Continue the assessment" leads: the first indicator not yet answered."""
+    return next((i for i in instrument.indicators
+                 if i.key not in answers or not answers[i.key].answered), None)
 
 
 def _language() -> str:
@@ -131,8 +148,28 @@ def _neighbours(instrument: InstrumentSpec, principle: Principle):
 
 @bp.app_context_processor
 def answer_limits() -> dict:
-    """Field limits shown as maxlength, the same numbers the server enforces."""
-    return {"evidence_limit": answer_store.EVIDENCE_LIMIT, "note_limit": answer_store.NOTE_LIMIT}
+    """Field limits shown as maxlength, the same numbers the server enforces; the rule for
+    unsupported claims and the names of the optional answer fields, for every template
+    that shows answers (pages and the report)."""
+    return {"evidence_limit": answer_store.EVIDENCE_LIMIT, "note_limit": answer_store.NOTE_LIMIT,
+            "is_unsupported": answer_store.is_unsupported,
+            "answer_field_labels": ANSWER_FIELD_LABELS}
+
+
+# Each optional answer field's name and the names of its values (instrument.ANSWER_FIELDS
+# holds the values themselves); lazy, so each is translated only where it is shown.
+ANSWER_FIELD_LABELS = {
+    "evidence_kind": {"name": _l("Kind of evidence"), "values": {
+        "documentary": _l("Documentary"), "records": _l("Data / records"),
+        "interview": _l("Interview"), "observation": _l("Observation"),
+        "self-declared": _l("Self-declared")}},
+    "confidence": {"name": _l("Confidence"), "values": {
+        "high": _l("High"), "medium": _l("Medium"), "low": _l("Low")}},
+}
+
+
+bp.add_app_template_filter(text_blocks, "text_blocks")
+bp.add_app_template_filter(scoring.number, "number")
 
 
 @bp.get("/")
@@ -169,13 +206,19 @@ def _indicator_totals(rows: set[Instrument]) -> dict[int, int]:
 
 
 def _instrument_choices() -> list[Instrument]:
-    """The newest version of each imported instrument that is not retired."""
+    """The newest version of each imported instrument that is not retired, the
+    installation's default first.
+
+    The default is a setting (DEFAULT_INSTRUMENT, an instrument key), so importing another
+    instrument never changes what everyone's form preselects.
+    """
     rows = db.session.scalars(select(Instrument).where(Instrument.retired_at.is_(None))
                               .order_by(Instrument.key, Instrument.imported_at.desc()))
     newest: dict[str, Instrument] = {}
     for row in rows:
         newest.setdefault(row.key, row)
-    return list(newest.values())
+    default = current_app.config.get("DEFAULT_INSTRUMENT")
+    return sorted(newest.values(), key=lambda row: row.key != default)
 
 
 @bp.post("/assessments")
@@ -236,6 +279,7 @@ def _overview_with(assessment: Assessment, instrument: InstrumentSpec,
         "walk/overview.html", assessment=assessment, instrument=instrument,
         scores=scores_of(instrument, answers), language=_language(),
         editable=_editable(assessment), missing=missing,
+        next_unanswered=first_unanswered(instrument, answers),
     )
 
 

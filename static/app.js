@@ -280,5 +280,8 @@
     if (window.htmx) htmx.config.timeout = 20000;
     localiseTimes(document);
     restoreDrafts();
+    // The stepper scrolls on its own beside the page: bring the current principle into it.
+    var current = document.querySelector(".walk__side .stepper__item--current");
+    if (current && current.scrollIntoView) current.scrollIntoView({ block: "nearest" });
   });
 })();
