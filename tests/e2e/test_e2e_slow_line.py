@@ -12,7 +12,7 @@ import json
 import re
 
 import pytest
-from e2e_support import ARTIFACTS, RESPONDENT, instrument
+from e2e_support import ARTIFACTS, DEMO_ROUND, RESPONDENT, instrument
 
 from cbassess.cli import DEMO_PASSWORD
 
@@ -90,7 +90,8 @@ def test_a_principle_page_on_a_slow_line_first_and_repeat_visit(new_context, liv
     cdp.send("Network.emulateNetworkConditions", SLOW_LINE)
     first_key = instrument().principles[0].key
     overview = context.request.get("/assessments").text()
-    assessment = re.search(r'href="/assessments/(\d+)"', overview).group(1)
+    assessment = re.search(rf'href="/assessments/(\d+)">{re.escape(DEMO_ROUND)}<',
+                           overview).group(1)
     url = f"/assessments/{assessment}/principles/{first_key}"
 
     first = visit(page, cdp, url)
