@@ -229,6 +229,7 @@ def test_the_stepper_keeps_the_current_principle_in_view(imported, new_context):
     desktop.goto(f"/assessments/{assessment_id}/principles/{last.key}")
     current = desktop.locator(".stepper__item--current")
     expect(current).to_be_in_viewport()
+    assert desktop.evaluate("window.scrollY") == 0  # the page itself did not move
     expect(current).to_contain_text(last.title.get())
     SHOTS.mkdir(parents=True, exist_ok=True)
     desktop.screenshot(path=str(SHOTS / "principle-15-desktop.png"))
