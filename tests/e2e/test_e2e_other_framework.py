@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from e2e_support import ARTIFACTS, RESPONDENT, login, pdf_text, slug, unique
+from e2e_support import ARTIFACTS, DEMO_ROUND, RESPONDENT, login, pdf_text, slug, unique
 from playwright.sync_api import Page, expect
 
 from cbassess.charts import RadarAxis, radar_svg
@@ -308,3 +308,20 @@ def test_radar_labels_as_drawn_by_the_browser_fit_and_never_overlap(page, width)
         if count in (5, 15):
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.locator("figure").screenshot(path=str(SHOTS / f"radar-{count}-{width}.png"))
+
+
+@pytest.mark.parametrize("width,key_shown", [(1280, False), (320, True)])
+def test_the_key_to_short_labels_shows_exactly_when_they_do(new_context, width, key_shown):
+    """The shipped instrument's five titles fit on a wide screen; a phone gets the keys."""
+    page = new_context(viewport={"width": width, "height": 800}).new_page()
+    login(page, RESPONDENT)
+    page.get_by_role("link", name=DEMO_ROUND).click()
+    page.get_by_role("link", name="Results").click()
+    chart = page.locator("figure.chart svg:visible")
+    expect(chart).to_have_count(1)
+    expect(chart).to_have_class(re.compile("radar--short" if key_shown else "radar--full"))
+    key = page.locator(".radar-key")
+    if key_shown:
+        expect(key).to_be_visible()
+    else:
+        expect(key).to_be_hidden()
