@@ -204,6 +204,8 @@ def _serve_static_files(app: Flask) -> None:
         response_headers["X-Content-Type-Options"] = "nosniff"
         response_headers["X-Frame-Options"] = "DENY"
         response_headers["Referrer-Policy"] = "same-origin"
+        if app.config["ENV_NAME"] == "production" and app.config.get("HSTS"):
+            response_headers["Strict-Transport-Security"] = app.config["HSTS"]
 
     app.wsgi_app = static_files.serve(app.wsgi_app, target,
                                       app.static_url_path.strip("/") + "/", headers)

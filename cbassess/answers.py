@@ -89,11 +89,12 @@ def values_of(answer: AnswerInput | StoredAnswer | Answer) -> dict:
 
 
 def has_evidence(answer) -> bool:
-    """Whether an answer is backed by evidence: for now, written evidence that is not blank.
+    """Whether an answer is backed by evidence: for now, written evidence that is not blank
+    (text_policy.is_blank: spaces and invisible characters are not evidence).
 
     The one place that says what counts as evidence (attached files will count too).
     """
-    return bool(answer is not None and (answer.evidence or "").strip())
+    return answer is not None and not is_blank(answer.evidence or "")
 
 
 def is_unsupported(indicator: Indicator, answer) -> bool:
