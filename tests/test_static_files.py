@@ -8,6 +8,7 @@ import re
 import brotli
 
 from cbassess.static_files import build, hashed_name, is_hashed
+from tests.reliability_helpers import build_app
 
 
 def test_pages_link_static_files_by_content_hashed_names(client):
@@ -62,3 +63,10 @@ def test_a_changed_file_gets_a_new_name_and_the_old_one_stays(tmp_path):
     assert first == hashed_name("site.css", ("body { color: black; }\n" * 50).encode())
     assert {p.name for p in target.iterdir()} == {
         first, f"{first}.gz", f"{first}.br", second, f"{second}.gz", f"{second}.br"}
+
+
+def test_hashed_files_carry_strict_transport_security_in_production(database_url):
+    app = build_app(database_url, ENV_NAME="production")
+    client = app.test_client()
+    url = re.search(r'href="(/static/app\.[0-9a-f]{12}\.css)"', client.get("/login").text)[1]
+    assert client.get(url).headers["Strict-Transport-Security"] == "max-age=31536000"
