@@ -255,16 +255,17 @@ def weakest_areas(indicators: tuple[IndicatorScore, ...] | list[IndicatorScore],
                   count: int = HIGHLIGHTS) -> tuple[IndicatorScore, ...]:
     """The weakest rated indicators, never cut in the middle of a tie.
 
-    The weakest indicators of `highlights`, plus every other rated indicator at the level of
-    the last of them (the cut-off): four indicators sharing the third-lowest level are all
-    listed, not the first three. Indicators listed as strongest stay out, as there; the
-    order is by level, then the instrument's.
+    The weakest indicators of `highlights`, plus every other rated indicator whose score
+    (`rank`: what its level counts for) is no higher than that of the last of them (the
+    cut-off): four indicators sharing the third-lowest score are all listed, not the first
+    three. Indicators listed as strongest stay out, as there; the order is by score, then
+    the instrument's.
     """
     strongest, weakest = highlights(list(indicators), count)
     if not weakest:
         return ()
-    cutoff = weakest[-1].level
+    cutoff = weakest[-1].rank
     strong = {item.key for item in strongest}
-    tied = [i for i in indicators if i.level is not None and i.level <= cutoff  # type: ignore[operator]
+    tied = [i for i in indicators if i.level is not None and i.rank <= cutoff
             and i.key not in strong]
-    return tuple(sorted(tied, key=lambda i: i.level))  # type: ignore[arg-type, return-value]
+    return tuple(sorted(tied, key=lambda i: i.rank))

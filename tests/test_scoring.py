@@ -380,3 +380,33 @@ def test_confidence_is_counted_per_principle_in_a_fixed_order():
               keys[3]: AnswerValue(level=1)}
     principle = score(MATURITY, values).principle("G-SM")
     assert principle.confidence == (("high", 1), ("low", 2))
+
+
+def test_weakest_areas_compare_the_levels_scores_and_keep_ties_on_them():
+    from cbassess.scoring import weakest_areas
+    gsm = [i.key for i in MATURITY.principle("G-SM").indicators]
+    gpp = [i.key for i in MATURITY.principle("G-PP").indicators]
+    keys = gsm + gpp[:4]
+    # Levels 0, 1, 1, 1, 1, 3, 3, 3, 2, 2 count for 0, .25 ×4, 1 ×3, .5 ×2.
+    levels = dict(zip(keys, (0, 1, 1, 1, 1, 3, 3, 3, 2, 2), strict=True))
+    # G-SM.5 (level 1) claimed with no evidence: flagged, but still a gap like the others.
+    values = {k: AnswerValue(level=v, unsupported=(k == gsm[4])) for k, v in levels.items()}
+    scores = score(MATURITY, values)
+    weakest = weakest_areas(scores.indicators)
+    # By hand: the three strongest are the three level-3 claims (score 1); the weakest
+    # three run 0, .25, .25, and the cut-off at .25 brings in the other two at .25.
+    assert [i.key for i in weakest] == gsm[:5]
+    assert [i.score for i in weakest] == [0, 0.25, 0.25, 0.25, 0.25]
+    assert [i.unsupported for i in weakest] == [False, False, False, False, True]
+    assert all(i.key not in {s.key for s in scores.strongest} for i in weakest)
+
+
+def test_weakest_areas_order_by_score_where_it_differs_from_the_level():
+    from cbassess.scoring import weakest_areas
+    # The rule is stated on scores: with scores out of the levels' order, the cut-off and
+    # the order follow the scores (with the levels, A.2 would be left out).
+    indicators = [IndicatorScore("A.1", "A", 1, False, 0.5),
+                  IndicatorScore("A.2", "A", 2, False, 0.25),
+                  IndicatorScore("A.3", "A", 3, False, 1.0),
+                  IndicatorScore("A.4", "A", 3, False, 1.0)]
+    assert [i.key for i in weakest_areas(indicators, count=2)] == ["A.2", "A.1"]
