@@ -32,6 +32,7 @@ from sqlalchemy.orm import joinedload
 
 from . import action_store, evidence, exchange, exports
 from .action_plan import Plan, build_plan, top_actions
+from .answers import is_unsupported
 from .charts import Bar, RadarAxis, bar_svg, radar_layout, radar_svg, short_labels
 from .evidence import current_files, every_file, files_by_indicator
 from .exports import content_disposition
@@ -63,7 +64,11 @@ def _language() -> str:
 
 
 def _plan(assessment: Assessment, instrument, answers: dict, language: str) -> Plan:
-    levels = {key: AnswerValue(a.level, a.not_applicable) for key, a in answers.items()}
+    levels = {}
+    for key, answer in answers.items():
+        indicator = instrument.indicator(key)
+        levels[key] = AnswerValue(answer.level, answer.not_applicable,
+                                  indicator is not None and is_unsupported(indicator, answer))
     return build_plan(instrument, levels, action_store.load_actions(db.session, assessment.id),
                       datetime.now(UTC).date(), language,
                       action_store.load_comments(db.session, assessment.id))

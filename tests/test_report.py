@@ -123,8 +123,8 @@ def test_the_pdf_is_tagged_with_title_language_and_chart_alternatives(respondent
                  "/Figure", "/L", "/LI", "/Art", "/Sect"):
         assert roles[role] > 0, role
     assert len(alternatives) == 2
-    assert alternatives[0].startswith("Radar chart of the average level per principle")
-    assert alternatives[1].startswith("Bar chart of the average level per principle")
+    assert alternatives[0].startswith("Radar chart of the average score per principle")
+    assert alternatives[1].startswith("Bar chart of the average score per principle")
     assert "Political will 1.60" in alternatives[0]  # the figures, not just a title
 
 
