@@ -187,3 +187,27 @@ def test_continue_leads_to_the_first_unanswered_indicator(respondent, a_id):
     page = respondent.get(f"/assessments/{a_id}").text
     link = re.search(r'href="([^"]+)">Continue the assessment', page).group(1)
     assert link.endswith("/principles/OC#ind-OC-2")
+
+
+def test_the_workbook_and_the_action_plan_carry_the_claims_and_answer_fields(respondent,
+                                                                              a_id):
+    from openpyxl import load_workbook
+    respondent.post(f"/assessments/{a_id}/answers/PW.1", {
+        "PW.1-level": "3", "PW.1-evidence": "", "PW.1-evidence_kind": "interview",
+        "PW.1-confidence": "low"}, htmx=True)
+    respondent.autosave(a_id, "PW.2", level=1, evidence="Minutes")
+    workbook = load_workbook(io.BytesIO(respondent.get(f"/assessments/{a_id}/export.xlsx").data))
+    sheet = workbook["Answers"]
+    header = [c.value for c in sheet[1]]
+    for heading in ("Score", "Unsupported claim", "Kind of evidence", "Confidence"):
+        assert heading in header
+    row = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[1] == "PW.1")
+    cell = dict(zip(header, row, strict=True))
+    assert (cell["Level"], cell["Score"], cell["Unsupported claim"]) == (3, 3, "True")
+    assert (cell["Kind of evidence"], cell["Confidence"]) == ("interview", "low")
+    summary = dict(workbook["Summary"].iter_rows(values_only=True))
+    assert summary["Unsupported claims"] == 1
+    plan = respondent.get(f"/assessments/{a_id}/actions").text
+    card = plan.split('id="action-PW.1"')[1].split("</article>")[0]
+    assert "flag--unsupported" in card
+    assert "flag--unsupported" not in plan.split('id="action-PW.2"')[1].split("</article>")[0]
