@@ -37,7 +37,8 @@ def test_csv_has_a_bom_one_row_per_indicator_and_neutral_cells(respondent, fille
     rows = list(csv.DictReader(io.StringIO(reply.data.decode("utf-8-sig"))))
     assert len(rows) == 28
     assert list(rows[0]) == ["principle_key", "indicator_key", "question", "level",
-                             "level_label", "not_applicable", "evidence", "note", "saved_by",
+                             "level_label", "score", "not_applicable", "unsupported",
+                             "evidence", "evidence_kind", "confidence", "note", "saved_by",
                              "saved_at"]
     pw2 = next(r for r in rows if r["indicator_key"] == "PW.2")
     assert pw2["evidence"].startswith("'" + FORMULA)
