@@ -161,6 +161,7 @@ def action_rows(plan: Plan, language: str) -> list[dict]:
         "question": action.indicator.question.get(language),
         "level": action.level,
         "target": action.target,
+        "unsupported": action.unsupported,
         "description": action.description,
         "owner": action.owner,
         "due_date": action.due_date.isoformat() if action.due_date else None,
