@@ -355,7 +355,7 @@ class EvidenceFile(db.Model):
     assessment_id: Mapped[int] = mapped_column(
         ForeignKey("assessments.id", ondelete="CASCADE")
     )
-    indicator_key: Mapped[str] = mapped_column(String(20))
+    indicator_key: Mapped[str] = mapped_column(String(40))
     sha256: Mapped[str] = mapped_column(String(64))
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))

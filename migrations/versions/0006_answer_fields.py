@@ -2,21 +2,22 @@
 an answer's kind of evidence and the respondents' confidence, optional fields an instrument
 may ask for.
 
-Revision ID: 0003_answer_fields
-Revises: 0002_action_plan
+Revision ID: 0006_answer_fields
+Revises: 0005_evidence_files
 Create Date: 2026-11-30 03:30:10.087814
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_answer_fields"
-down_revision = "0002_action_plan"
+revision = "0006_answer_fields"
+down_revision = "0005_evidence_files"
 branch_labels = None
 depends_on = None
 
 # Every table with an indicator key, answers last (it also gains the two fields).
-KEYED_TABLES = ("answer_revisions", "actions", "action_revisions", "action_comments")
+KEYED_TABLES = ("answer_revisions", "actions", "action_revisions", "action_comments",
+                "evidence_files")
 
 
 def _widen(batch_op, to: int, from_: int) -> None:
