@@ -15,7 +15,7 @@ def test_pages_link_static_files_by_content_hashed_names(client):
     page = client.get("/login").text
     names = re.findall(r'(?:href|src)="/static/([^"]+)"', page)
     assert {re.sub(r"\.[0-9a-f]{12}\.", ".", n) for n in names} == {
-        "app.css", "htmx-2.0.8.min.js", "app.js", "favicon.svg"}
+        "app.css", "htmx-2.0.8.min.js", "app.js", "evidence.js", "favicon.svg"}
     assert all(is_hashed(name) for name in names)
 
 
