@@ -111,7 +111,7 @@ def test_a_principle_page_on_a_slow_line_first_and_repeat_visit(new_context, liv
     (ARTIFACTS / "slow-line.json").write_text(json.dumps(figures, indent=2))
 
     statics = [r for r in first if "/static/" in r["url"]]
-    assert len(statics) == 4, first  # app.css, htmx, app.js, the icon
+    assert len(statics) == 5, first  # app.css, htmx, app.js, evidence.js, the icon
     for record in statics:
         # Hashed names, sent compressed the first time.
         assert re.search(r"\.[0-9a-f]{12}\.(css|js|svg)$", record["url"]), record
@@ -120,7 +120,7 @@ def test_a_principle_page_on_a_slow_line_first_and_repeat_visit(new_context, liv
     assert html["encoding"] == "br", html
     # The repeat visit asks for the page alone: every static file comes from the cache.
     assert figures["repeat_visit"]["round_trips"] == 1, repeat
-    assert figures["first_visit"]["round_trips"] == 5
+    assert figures["first_visit"]["round_trips"] == 6
     assert figures["repeat_visit"]["bytes"] < figures["first_visit"]["bytes"] / 3
     # The whole first visit, compressed, stays under 40 KB on the wire.
     assert figures["first_visit"]["bytes"] < 40_000, figures["first_visit"]
