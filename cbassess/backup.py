@@ -61,6 +61,19 @@ def timestamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
 
 
+def unused_name(folder: Path, name: str, suffix: str = "") -> Path:
+    """`folder/name+suffix`, or with -2, -3… after `name`: a kept copy never replaces a file.
+
+    Two restores within the same second would otherwise give the second one's kept copy the
+    first one's name, overwriting the very file being restored.
+    """
+    candidate, number = folder / f"{name}{suffix}", 1
+    while candidate.exists():
+        number += 1
+        candidate = folder / f"{name}-{number}{suffix}"
+    return candidate
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS)
 
@@ -144,7 +157,8 @@ def restore(backup_file: str | Path, database: str | Path) -> Path | None:
     kept = None
     try:
         if database.is_file():
-            kept = database.with_name(f"{database.name}.before-restore-{timestamp()}")
+            kept = unused_name(database.parent,
+                               f"{database.name}.before-restore-{timestamp()}")
             _copy(database, kept)
         with closing(_connect(backup_file)) as origin, closing(_connect(database)) as live:
             origin.backup(live)

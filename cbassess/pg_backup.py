@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
-from .backup import REQUIRED_TABLES, BackupError, timestamp
+from .backup import REQUIRED_TABLES, BackupError, timestamp, unused_name
 
 DUMP_MAGIC = b"PGDMP"
 TOOLS = ("pg_dump", "pg_restore", "psql")
@@ -129,8 +129,8 @@ def restore(database_url: str | URL, backup_file: str | Path) -> Path:
     """
     backup_file = Path(backup_file)
     verify(backup_file)
-    kept = backup(database_url, backup_file.with_name(
-        f"cbassess-before-restore-{timestamp()}.dump"))
+    kept = backup(database_url, unused_name(
+        backup_file.parent, f"cbassess-before-restore-{timestamp()}", ".dump"))
     script = _run([_tool("pg_restore"), "--no-owner", "--no-privileges", "--file=-",
                    str(backup_file)], dict(os.environ), f"reading {backup_file}")
     connection, environment = _connection(database_url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -136,6 +137,31 @@ def test_restore_puts_the_backup_back_and_keeps_the_replaced_database(
     assert _evidence(_database(app)) == {"PW.1": "in the backup"}
     [kept] = _database(app).parent.glob("*.before-restore-*")
     assert _evidence(kept) == {"PW.1": "after the backup", "PW.2": "also after the backup"}
+
+
+def _names_of_the_next_seconds(pattern: str) -> list[str]:
+    """The names a kept copy would take over the next few seconds (timestamp() format)."""
+    now = datetime.now(UTC)
+    return [pattern.format((now + timedelta(seconds=s)).strftime("%Y%m%d-%H%M%S"))
+            for s in range(-1, 5)]
+
+
+def test_restoring_the_kept_copy_at_once_keeps_it_intact(app, runner, respondent, a_id,
+                                                         tmp_path):
+    """Two restores in the same second: the second's kept copy must not overwrite the first."""
+    respondent.autosave(a_id, "PW.1", level=2, evidence="in the backup")
+    assert runner.invoke(args=["backup", str(tmp_path / "b.sqlite")]).exit_code == 0
+    respondent.autosave(a_id, "PW.1", level=3, evidence="after the backup", version=1)
+    database = _database(app)
+    taken = [database.parent / name
+             for name in _names_of_the_next_seconds(database.name + ".before-restore-{}")]
+    for path in taken:
+        path.write_bytes(b"an earlier kept copy")
+    assert runner.invoke(args=["restore", "--yes", str(tmp_path / "b.sqlite")]).exit_code == 0
+    assert all(path.read_bytes() == b"an earlier kept copy" for path in taken)
+    [kept] = set(database.parent.glob("*.before-restore-*")) - set(taken)
+    assert runner.invoke(args=["restore", "--yes", str(kept)]).exit_code == 0
+    assert _evidence(database) == {"PW.1": "after the backup"}
 
 
 def test_running_app_serves_the_restored_answers(app, runner, respondent, a_id, tmp_path):

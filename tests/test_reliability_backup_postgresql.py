@@ -4,6 +4,7 @@ restore asks first, keeps what it replaces, and changes nothing when it fails.""
 from __future__ import annotations
 
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,24 @@ def test_restore_puts_the_backup_back_and_keeps_the_replaced_database(
     assert runner.invoke(args=["restore", "--yes", str(kept)]).exit_code == 0
     assert _evidence(database_url) == {"PW.1": "after the backup",
                                        "PW.2": "also after the backup"}
+
+
+def test_a_kept_dump_never_replaces_a_file_of_the_same_name(app, runner, respondent, a_id,
+                                                            tmp_path):
+    """Two restores in the same second: the second's kept dump must not overwrite the first."""
+    respondent.autosave(a_id, "PW.1", level=2, evidence="in the backup")
+    assert runner.invoke(args=["backup", str(tmp_path / "b.dump")]).exit_code == 0
+    now = datetime.now(UTC)
+    taken = [tmp_path / f"cbassess-before-restore-"
+                        f"{(now + timedelta(seconds=s)).strftime('%Y%m%d-%H%M%S')}.dump"
+             for s in range(-1, 5)]
+    for path in taken:
+        path.write_bytes(b"an earlier kept dump")
+    result = runner.invoke(args=["restore", "--yes", str(tmp_path / "b.dump")])
+    assert result.exit_code == 0, result.output
+    assert all(path.read_bytes() == b"an earlier kept dump" for path in taken)
+    [kept] = set(tmp_path.glob("cbassess-before-restore-*.dump")) - set(taken)
+    assert kept.read_bytes().startswith(DUMP_MAGIC)
 
 
 def test_the_app_serves_and_saves_the_restored_answers(app, runner, respondent, a_id,
