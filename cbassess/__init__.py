@@ -24,7 +24,6 @@ from .url_params import DatabaseIdConverter
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = PROJECT_ROOT / "migrations"
 DEFAULT_SECRET = "dev"  # refused in production
-LANGUAGES = ("en", "fr")
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -55,7 +54,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         REMEMBER_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=8 * 3600,
         BABEL_DEFAULT_LOCALE="en",
-        LANGUAGES=LANGUAGES,
+        BABEL_TRANSLATION_DIRECTORIES="translations",  # relative to cbassess/
+        LANGUAGES=None,  # None: English and every language with a compiled catalogue
         PAGE_SIZE=25,
         HISTORY_PAGE_SIZE=20,  # revisions per history page (each shows two full texts)
         RATELIMIT_ENABLED=True,
@@ -126,9 +126,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
-    from .i18n import select_locale
+    from . import i18n
 
-    babel.init_app(app, locale_selector=select_locale)
+    if not app.config["LANGUAGES"]:
+        app.config["LANGUAGES"] = i18n.discover_languages(i18n.translation_directories(app))
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
 
     from . import (
         account,
@@ -140,6 +143,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         cli,
         dashboard,
         errors,
+        language,
         pages,
         plan,
         results,
@@ -149,6 +153,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(language.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(team.bp)

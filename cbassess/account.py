@@ -19,11 +19,11 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_required, logout_user
 
-from . import accounts, invitations
+from . import accounts, i18n, invitations
 from .accounts import AccountError
 from .auth import MIN_PASSWORD_LENGTH
 from .extensions import db, limiter
@@ -34,15 +34,9 @@ bp = Blueprint("account", __name__)
 PASSWORD_FIELD_LIMIT = 1024
 
 
-@bp.context_processor
-def page_language() -> dict:
-    """The page's language, for <html lang> (base.html)."""
-    return {"language": str(get_locale() or "en")}
-
-
 def _language_choices() -> list[tuple[str, str]]:
-    names = dict(accounts.language_choices(str(current_user.language or "en")))
-    return [(code, names.get(code, code)) for code in current_app.config["LANGUAGES"]]
+    """Each language the pages are offered in, named in itself (the option carries its lang)."""
+    return [(choice.code, choice.autonym) for choice in i18n.choices()]
 
 
 def _profile_page(errors: dict | None = None, values: dict | None = None, status: int = 200):

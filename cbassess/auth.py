@@ -23,7 +23,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -33,7 +32,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from . import passwords
+from . import i18n, passwords
 from .extensions import db, limiter
 from .models import User
 from .security import CARRIED_POST, accepts
@@ -60,8 +59,8 @@ def weakness_message(weakness: passwords.Weakness) -> str:
     return {
         Weakness.TOO_SHORT: _("A password needs at least %(n)d characters.",
                               n=passwords.MIN_LENGTH),
-        Weakness.TOO_LONG: _("A password has at most %(n)d characters.",
-                             n=passwords.MAX_LENGTH),
+        Weakness.TOO_LONG: _("A password has at most %(max)d characters.",
+                             max=passwords.MAX_LENGTH),
         Weakness.PERSONAL: _("This password contains your name or e-mail address, which "
                              "anyone who knows whose account it is would try first."),
         Weakness.COMMON: _("This password is one of the most commonly used passwords, or "
@@ -81,15 +80,26 @@ def weakness_message(weakness: passwords.Weakness) -> str:
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    # Messages of our own, so they are in the app's catalogues (WTForms' own are not in every
+    # language the app speaks).
+    email = EmailField(_l("E-mail"), validators=[
+        DataRequired(message=_l("Enter your e-mail address.")),
+        Length(max=254, message=_l("An e-mail address has at most %(max)d characters."))])
+    password = PasswordField(_l("Password"), validators=[
+        DataRequired(message=_l("Enter your password.")),
+        Length(max=passwords.MAX_LENGTH,
+               message=_l("A password has at most %(max)d characters."))])
 
 
 class PasswordChangeForm(FlaskForm):
-    current = PasswordField(_l("Current password"),
-                            validators=[DataRequired(), Length(max=passwords.MAX_LENGTH)])
-    new = PasswordField(_l("New password"), validators=[DataRequired()])
-    confirm = PasswordField(_l("New password again"), validators=[DataRequired()])
+    current = PasswordField(_l("Current password"), validators=[
+        DataRequired(message=_l("Enter your current password.")),
+        Length(max=passwords.MAX_LENGTH,
+               message=_l("A password has at most %(max)d characters."))])
+    new = PasswordField(_l("New password"), validators=[
+        DataRequired(message=_l("Enter a new password."))])
+    confirm = PasswordField(_l("New password again"), validators=[
+        DataRequired(message=_l("Enter the new password again."))])
 
     def validate_new(self, field) -> None:
         found = passwords.weakness(field.data or "",
@@ -195,7 +205,8 @@ def _sign_in():
         valid = check_password_hash(user.password_hash if user else _DUMMY_HASH,
                                     form.password.data)
         if user and valid and user.active:
-            session.clear()
+            i18n.adopt_session_language(user)
+            i18n.clear_session_keeping_language(session.get(i18n.SESSION_KEY))
             session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
             login_user(user)
             if resume:
@@ -233,7 +244,7 @@ def change_password():
     if request.method == "POST":
         status = 422
     return render_template("auth/password.html", form=form, min_length=MIN_PASSWORD_LENGTH,
-                           language=str(get_locale() or "en")), status
+                           language=i18n.tag()), status
 
 
 @bp.post("/logout")
@@ -245,8 +256,9 @@ def logout():
     (app.js removes them too, for browsers that ignore Clear-Site-Data), so the next person
     at a shared computer finds nothing of the previous one's.
     """
+    language = i18n.code()  # the sign-in page stays in it
     logout_user()
-    session.clear()
+    i18n.clear_session_keeping_language(language)
     flash(_("You are signed out."), "info")
     response = redirect(url_for("auth.login"))
     response.headers["Clear-Site-Data"] = '"storage"'

@@ -390,7 +390,3 @@ def init_app(app: Flask) -> None:
         if request.endpoint != "static":
             response.headers.setdefault("Cache-Control", "no-store")
         return response
-
-    from .i18n import gettext
-
-    app.jinja_env.globals["_"] = gettext  # flask_babel's, with the catalogue found once

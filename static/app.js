@@ -9,7 +9,8 @@
  *   answer, a conflict resolved with "take theirs" and signing out remove the copies;
  * - after a 401 (session expired) it retries when the person comes back to the tab, and after
  *   a refused CSRF token it takes the fresh token the server sent and retries once;
- * - shows save times in the reader's local time.
+ * - shows save times in the reader's local time, written as the page's language writes them;
+ * - takes every word it shows from the page (data-messages, rendered in the page's language).
  */
 (function () {
   "use strict";
@@ -271,7 +272,7 @@
   function localiseTimes(root) {
     (root || document).querySelectorAll(".status--saved time[datetime]").forEach(function (el) {
       var when = new Date(el.getAttribute("datetime"));
-      if (!isNaN(when)) el.textContent = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      if (!isNaN(when)) el.textContent = when.toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit" });
     });
   }
 

@@ -72,6 +72,8 @@ EXPECTED: dict[tuple[str, str], Row] = {
     ("auth.logout", "POST"): everyone(302),
     ("auth.change_password", "GET"): Row(302, 200, 200, 200, 200, 200),
     ("auth.change_password", "POST"): Row(302, 422, 422, 422, 422, 422),  # empty form
+    # The language switcher: anyone, signed in or not, back to the page they were on.
+    ("language.choose", "POST"): everyone(303, form={"language": "fr", "next": "/assessments"}),
     ("assessments.home", "GET"): everyone(302),
     ("assessments.index", "GET"): Row(302, 200, 200, 200, 200, 200),
     ("assessments.create", "POST"): Row(401, 303, 303, 403, 403, 403,
