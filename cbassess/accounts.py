@@ -262,7 +262,7 @@ def create_user(session: Session, actor: Actor | None, email: str, name: str, ro
                 organisation_id: int | None = None, password: str | None = None,
                 assign_to: Iterable[int] = (),
                 new_organisation: OrganisationFields | None = None,
-                is_coordinator: bool = False) -> User:
+                is_coordinator: bool = False, language: str | None = None) -> User:
     """A new account. Without `password` it cannot sign in until its owner follows an
     invitation link (issue_link). A respondent's administration is `organisation_id`, or
     `new_organisation`, created with the user in the same transaction."""
@@ -285,7 +285,7 @@ def create_user(session: Session, actor: Actor | None, email: str, name: str, ro
         organisation = _add_organisation(session, actor, fields)
     user = User(email=email, name=name, role=role.value, organisation=organisation,
                 password_hash=password_hash, assigned_organisations=assigned,
-                is_coordinator=is_coordinator and role == Role.RESPONDENT)
+                is_coordinator=is_coordinator and role == Role.RESPONDENT, language=language)
     session.add(user)
     session.flush()
     audit.record(session, actor, "user.create", "user", user.id, email, role=role.value,

@@ -39,12 +39,6 @@ from .url_params import database_id, page_number
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-@bp.context_processor
-def page_language() -> dict:
-    """The page's language, for <html lang> (base.html)."""
-    return {"language": str(get_locale() or "en")}
-
-
 @bp.before_request
 def admins_only():
     """Every admin page: signed in (else the sign-in page) and an admin (else 403)."""
@@ -55,13 +49,6 @@ def admins_only():
     if not can_administer(current_user):
         abort(403)
     return None
-
-
-@bp.app_template_filter("role_label")
-def role_label(role: str) -> str:
-    """A role as people read it."""
-    return {Role.RESPONDENT: _("respondent"), Role.FACILITATOR: _("facilitator"),
-            Role.ADMIN: _("admin")}.get(role, role)
 
 
 def _language() -> str:
@@ -109,7 +96,8 @@ def organisations():
                              page=page_number(),
                              per_page=_page_size(), error_out=False)
     return render_template("admin/organisations.html", pagination=pagination, search=search,
-                           country_name=_country_name)
+                           country_name=_country_name,
+                           language_names=dict(accounts.language_choices(_language())))
 
 
 def _country_name(code: str) -> str:
@@ -419,7 +407,8 @@ def instrument(instrument_id: int):
         language = _language() if _language() in languages else "en"
     principle = spec.principle(request.args.get("principle", "")) or spec.principles[0]
     return render_template("admin/instrument.html", row=row, instrument=spec,
-                           principle=principle, language=language, languages=languages)
+                           principle=principle, language=language, languages=languages,
+                           language_names=dict(accounts.language_choices(_language())))
 
 
 def _retirement(instrument_id: int, retired: bool, done: str):
@@ -473,4 +462,4 @@ def audit_log():
     return render_template("admin/audit.html", pagination=pagination, wanted=wanted,
                            since=request.args.get("since", "") if since else "",
                            until=request.args.get("until", "") if until else "",
-                           actions=audit.ACTIONS)
+                           actions=audit.ACTIONS, command_line=audit.COMMAND_LINE)

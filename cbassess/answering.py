@@ -23,7 +23,15 @@ from .extensions import db, limiter
 from .instrument import Indicator, Principle
 from .instrument import Instrument as InstrumentSpec
 from .models import Answer, AnswerRevision, Assessment
-from .pages import edit_count, editable, language, load_answers, locked_message, scores_of
+from .pages import (
+    edit_count,
+    editable,
+    input_error,
+    language,
+    load_answers,
+    locked_message,
+    scores_of,
+)
 from .permissions import (
     answer_target_or_404,
     assessment_or_404,
@@ -162,7 +170,7 @@ def _save_principle(assessment, instrument, principle, views: dict[str, AnswerVi
             inputs.append(answer_store.parse_answer(instrument, indicator.key, request.form))
         except answer_store.AnswerInputError as error:
             views[indicator.key].error_field = error.field
-            views[indicator.key].error = error.message
+            views[indicator.key].error = input_error(error)
     if any(v.error for v in views.values()):
         flash(_("Nothing was saved: correct the answers marked below."), "error")
         return 422
@@ -233,7 +241,7 @@ def autosave(assessment_id: int, key: str):
         item = answer_store.parse_answer(instrument, key, request.form)
         saved = answer_store.save_answers(db.session, target.id, [item], current_user.id)
     except answer_store.AnswerInputError as error:
-        return _autosave_reply(indicator, "error", error.message, 422, field=error.field,
+        return _autosave_reply(indicator, "error", input_error(error), 422, field=error.field,
                                **context)
     except answer_store.AssessmentLocked:
         return _autosave_reply(indicator, "error", locked_message(), 409, **context)

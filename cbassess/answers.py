@@ -36,12 +36,22 @@ NOT_APPLICABLE = "na"
 ANSWER_PARTS = ("level", "evidence", "note", "version")  # the form fields of one answer
 
 
-class AnswerInputError(ValueError):
-    """A posted answer breaks a rule; `field` names which part ("level", "evidence", …)."""
+def N_(message: str) -> str:
+    """Mark a message for the catalogue; the page that shows it translates it."""
+    return message
 
-    def __init__(self, indicator_key: str, field: str, message: str) -> None:
-        self.indicator_key, self.field, self.message = indicator_key, field, message
-        super().__init__(f"{indicator_key} {field}: {message}")
+
+class AnswerInputError(ValueError):
+    """A posted answer breaks a rule; `field` names which part ("level", "evidence", …).
+
+    `message` is the untranslated text, with `%(name)s` placeholders filled from `params`
+    once translated, so the person reads it in their own language.
+    """
+
+    def __init__(self, indicator_key: str, field: str, message: str, **params) -> None:
+        self.indicator_key, self.field, self.message, self.params = (
+            indicator_key, field, message, params)
+        super().__init__(f"{indicator_key} {field}: {message % params}")
 
 
 class AssessmentLocked(Exception):
@@ -90,22 +100,35 @@ def field_name(indicator_key: str, part: str) -> str:
     return f"{indicator_key}-{part}"
 
 
+# Per field, so that each message can say what it is about as its language needs to.
+_REFUSED_CHARACTERS = {
+    "evidence": N_("The evidence contains characters that cannot be stored (%(characters)s): "
+                   "control characters, line separators or text-direction overrides."),
+    "note": N_("The note contains characters that cannot be stored (%(characters)s): control "
+               "characters, line separators or text-direction overrides."),
+    "finding": N_("The finding contains characters that cannot be stored (%(characters)s): "
+                  "control characters, line separators or text-direction overrides."),
+    "message": N_("The message contains characters that cannot be stored (%(characters)s): "
+                  "control characters, line separators or text-direction overrides."),
+}
+_TOO_LONG = {
+    "evidence": N_("The evidence is %(length)s characters long; the limit is %(limit)s."),
+    "note": N_("The note is %(length)s characters long; the limit is %(limit)s."),
+    "finding": N_("The finding is %(length)s characters long; the limit is %(limit)s."),
+    "message": N_("The message is %(length)s characters long; the limit is %(limit)s."),
+}
+
+
 def clean_text(indicator_key: str, field: str, value: str, limit: int) -> str:
     """The text as stored (text_policy.clean), or AnswerInputError naming what is wrong."""
     try:
         return clean(value, limit)
     except TextRefused as refused:
         if refused.reason == "length":
-            raise AnswerInputError(
-                indicator_key, field,
-                f"is {refused.length:,} characters long; the limit is {refused.limit:,}",
-            ) from None
-        raise AnswerInputError(
-            indicator_key, field,
-            "contains characters that cannot be stored (" + ", ".join(
-                refused_characters(value)[:5]) + "): control characters, line separators "
-            "or text-direction overrides",
-        ) from None
+            raise AnswerInputError(indicator_key, field, _TOO_LONG[field],
+                                   length=refused.length, limit=refused.limit) from None
+        raise AnswerInputError(indicator_key, field, _REFUSED_CHARACTERS[field],
+                               characters=", ".join(refused_characters(value)[:5])) from None
 
 
 def parse_answer(instrument: Instrument, indicator_key: str,
@@ -114,7 +137,8 @@ def parse_answer(instrument: Instrument, indicator_key: str,
     indicator = instrument.indicator(indicator_key)
     if indicator is None:
         raise AnswerInputError(indicator_key, "indicator",
-                               f"{indicator_key!r} is not an indicator of this instrument")
+                               N_("%(key)s is not an indicator of this instrument."),
+                               key=indicator_key)
     level, not_applicable = parse_level(
         instrument, indicator_key, "level", form.get(field_name(indicator_key, "level")))
     evidence = clean_text(indicator_key, "evidence",
@@ -123,8 +147,8 @@ def parse_answer(instrument: Instrument, indicator_key: str,
                       form.get(field_name(indicator_key, "note"), ""), NOTE_LIMIT)
     if not_applicable and is_blank(evidence):
         raise AnswerInputError(indicator_key, "evidence",
-                               "“Not applicable” needs a written justification in the "
-                               "evidence field")
+                               N_("“Not applicable” needs a written justification in the "
+                                  "evidence field."))
     expected_version = parse_version(indicator_key, "version",
                                      form.get(field_name(indicator_key, "version")))
     return AnswerInput(indicator_key, level, not_applicable, evidence, note, expected_version)
@@ -141,17 +165,18 @@ def parse_level(instrument: Instrument, indicator_key: str, field: str,
     if raw == NOT_APPLICABLE:
         if not scale.not_applicable_allowed:
             raise AnswerInputError(indicator_key, field,
-                                   "this instrument does not allow “not applicable”")
+                                   N_("This instrument does not allow “not applicable”."))
         return None, True
     if not raw:
         return None, False
     if not re.fullmatch(r"-?[0-9]{1,3}", raw):
-        raise AnswerInputError(indicator_key, field, "the level must be a number")
+        raise AnswerInputError(indicator_key, field, N_("The level must be a number."))
     level = int(raw)
     if level not in scale.values:
         raise AnswerInputError(
             indicator_key, field,
-            f"level {level} is outside the scale ({scale.minimum} to {scale.maximum})",
+            N_("Level %(level)s is outside the scale (%(minimum)s to %(maximum)s)."),
+            level=level, minimum=scale.minimum, maximum=scale.maximum,
         )
     return level, False
 
@@ -163,7 +188,9 @@ def parse_version(indicator_key: str, field: str, raw: str | None) -> int | None
         return None
     # ASCII digits only: str.isdigit() also accepts "²", which int() then refuses.
     if not re.fullmatch(r"[0-9]{1,9}", raw):
-        raise AnswerInputError(indicator_key, field, "the form's version is invalid")
+        raise AnswerInputError(indicator_key, field,
+                               N_("The form's version of this answer is invalid; reload the "
+                                  "page."))
     return int(raw)
 
 

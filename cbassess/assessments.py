@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +18,15 @@ from .answers import AnswerInputError, unanswered
 from .extensions import db
 from .instrument import Instrument as InstrumentSpec
 from .models import Assessment, Instrument, Role, Status, User, facilitator_assignments
-from .pages import ONE_MESSAGE, editable, language, load_answers, refusal_text, scores_of
+from .pages import (
+    ONE_MESSAGE,
+    editable,
+    input_error,
+    language,
+    load_answers,
+    refusal_text,
+    scores_of,
+)
 from .permissions import (
     assessment_or_404,
     can_submit,
@@ -54,19 +63,20 @@ def index():
         select(Assessment)
         .options(joinedload(Assessment.organisation), joinedload(Assessment.instrument_row))
         .where(Assessment.id.in_(pagination.items)).order_by(*order)))
-    totals = _indicator_totals({a.instrument_row for a in pagination.items})
+    instruments = _instrument_choices() if current_user.role == Role.RESPONDENT else []
+    shown = {row.id: parse_instrument_row(row)
+             for row in {a.instrument_row for a in pagination.items} | set(instruments)}
+    reader = language()
     return render_template(
-        "walk/index.html", pagination=pagination, totals=totals,
+        "walk/index.html", pagination=pagination,
         open_queries=transitions.open_query_counts(db.session,
                                                    [a.id for a in pagination.items]),
-        instruments=_instrument_choices() if current_user.role == Role.RESPONDENT else [],
-        language=language(),
+        instruments=instruments, language=reader,
+        # The number of indicators (the progress column) and the title in the reader's
+        # language of each instrument shown: the table row holds the English title only.
+        totals={key: len(spec.indicators) for key, spec in shown.items()},
+        instrument_titles={key: spec.title.get(reader) for key, spec in shown.items()},
     )
-
-
-def _indicator_totals(rows: set[Instrument]) -> dict[int, int]:
-    """Number of indicators of each instrument shown, for the progress column."""
-    return {row.id: len(parse_instrument_row(row).indicators) for row in rows}
 
 
 def _instrument_choices() -> list[Instrument]:
@@ -195,13 +205,15 @@ def submit(assessment_id: int):
         transitions.perform(db.session, assessment, instrument, Action.SUBMIT,
                             _actor(), request.form.get("message", ""))
     except AnswerInputError as error:
-        flash(_("Not submitted: the message %(why)s.", why=error.message), "error")
+        flash(_("Not submitted: %(why)s", why=input_error(error)), "error")
         return _overview_with(assessment, instrument, None), 422
     except transitions.TransitionRefused as refused:
         if refused.refusal.reason == UNANSWERED:
             missing = unanswered(instrument, load_answers(assessment.id))
-            flash(_("The assessment cannot be submitted yet: %(n)d indicators are "
-                    "unanswered.", n=len(missing)), "error")
+            flash(ngettext("The assessment cannot be submitted yet: %(num)d indicator is "
+                           "unanswered.",
+                           "The assessment cannot be submitted yet: %(num)d indicators are "
+                           "unanswered.", len(missing)), "error")
             return _overview_with(assessment, instrument, missing), 422
         flash(refusal_text(refused.refusal), "error")
         return _overview_with(assessment, instrument, None), 409
@@ -221,7 +233,7 @@ def withdraw(assessment_id: int):
         transitions.perform(db.session, assessment, instrument, Action.WITHDRAW, _actor(),
                             request.form.get("message", ""))
     except AnswerInputError as error:
-        flash(_("Not withdrawn: the reason %(why)s.", why=error.message), "error")
+        flash(_("Not withdrawn: %(why)s", why=input_error(error)), "error")
         return _overview_with(assessment, instrument, None), 422
     except transitions.TransitionRefused as refused:
         flash(refusal_text(refused.refusal), "error")

@@ -20,8 +20,8 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -47,8 +47,8 @@ def format_size(size: int) -> str:
 
 
 def _rounded(value: float) -> str:
-    """One decimal below 10 (2.4), none above (14); never a trailing ".0"."""
-    return f"{value:.1f}".removesuffix(".0") if value < 10 else f"{value:.0f}"
+    """One decimal below 10 (2.4, "2,4" in French), none above (14); never a trailing ".0"."""
+    return format_decimal(value, format="0.#" if value < 10 else "0")
 
 
 @bp.app_template_filter("filesize")

@@ -8,7 +8,7 @@ from Flask.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
@@ -182,12 +182,14 @@ _BAR_VALUE = 'font-size="12" fill="#1b2430"'
 
 
 def bar_svg(bars: Sequence[Bar], levels: Sequence[int], title: str,
-            comparison_label: str | None = None, width: int = 640) -> str:
+            comparison_label: str | None = None, width: int = 640,
+            value_text: Callable[[float], str] = lambda value: f"{value:.2f}") -> str:
     """An accessible horizontal bar chart of one value per row on the scale `levels`.
 
     The SVG has role="img" and a <title> (`title`, which should carry the figures: a PDF
     reader gives it as the chart's text alternative); each bar is labelled with its value,
-    or "–" when it has none. With comparison values, a thinner second bar sits under each.
+    or "–" when it has none, written by `value_text` (the reader's language's decimals:
+    the app passes Babel's). With comparison values, a thinner second bar sits under each.
     """
     if not bars:
         raise ValueError("a bar chart needs at least one bar")
@@ -228,7 +230,7 @@ def bar_svg(bars: Sequence[Bar], levels: Sequence[int], title: str,
             if length > 0:
                 parts.append(f'<rect x="{label_width}" y="{y + offset}" width="{length:.1f}" '
                              f'height="{thickness}" {style}/>')
-            text = "–" if value is None else f"{value:.2f}"
+            text = "–" if value is None else escape(value_text(value))
             parts.append(f'<text x="{label_width + length + 6:.1f}" '
                          f'y="{y + offset + thickness - 4}" {_BAR_VALUE}>{text}</text>')
     if has_comparison and comparison_label:

@@ -35,7 +35,7 @@ def index():
         abort(403)
     view = portfolio.View.parse(request.args)
     visible = _visible()
-    page = portfolio.dashboard(db.session, visible, view, parse_instrument_row)
+    page = portfolio.dashboard(db.session, visible, view, parse_instrument_row, language())
     context = dict(page=page, view=view, language=language())
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "dashboard":
         response = current_app.make_response(render_template("dashboard/_table.html",
@@ -44,7 +44,8 @@ def index():
         response.headers["HX-Push-Url"] = url_for("dashboard.index",
                                                   **view.args(page=view.page))
     else:
-        page.regions, page.rounds, page.instruments = portfolio.choices(db.session, visible)
+        page.regions, page.rounds, page.instruments = portfolio.choices(
+            db.session, visible, parse_instrument_row, language())
         response = current_app.make_response(render_template("dashboard/index.html",
                                                              **context))
     response.headers["Vary"] = "HX-Request"
@@ -52,11 +53,12 @@ def index():
 
 
 def _instrument_keys() -> list[tuple[str, str]]:
-    """(key, title) of each instrument, newest version's title."""
+    """(key, title) of each instrument: its newest version's title, in the page's language
+    where the text has it."""
     seen: dict[str, str] = {}
-    for row in db.session.execute(select(Instrument.key, Instrument.title)
-                                  .order_by(Instrument.imported_at.desc())):
-        seen.setdefault(row.key, row.title)
+    for row in db.session.scalars(select(Instrument).order_by(Instrument.imported_at.desc())):
+        if row.key not in seen:
+            seen[row.key] = parse_instrument_row(row).title.get(language())
     return list(seen.items())
 
 

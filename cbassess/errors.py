@@ -9,6 +9,8 @@ import time
 
 from flask import Flask, current_app, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
@@ -56,27 +58,37 @@ def init_app(app: Flask) -> None:
     def too_many(error: RateLimitExceeded):
         """429 saying when to try again, in words and in Retry-After (RFC 9110)."""
         wait = _seconds_until_reset()
-        body, status = _render(429, error.name,
-                               _("Too many attempts in a short time. Wait %(n)d seconds and "
-                                 "try again; nothing was lost.", n=wait))
+        body, status = _render(429, _("Too many attempts"), ngettext(
+            "Too many attempts in a short time. Wait %(num)d second and try again; nothing "
+            "was lost.",
+            "Too many attempts in a short time. Wait %(num)d seconds and try again; nothing "
+            "was lost.", wait))
         return body, status, {"Retry-After": str(wait)}
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        messages = {
-            400: _("The request could not be understood."),
-            403: _("You do not have permission to do that."),
-            404: _("There is nothing here, or you do not have access to it."),
-            405: _("That action is not allowed here."),
-            409: _("That cannot be changed now."),
-            413: _("What you sent is too large."),
-        }
-        message = error.description if getattr(error, "custom", False) else messages.get(
-            error.code or 500, error.description)
-        return _render(error.code or 500, error.name, message)
+        code = error.code or 500
+        title, message = _MESSAGES.get(code) or (
+            _("Error %(code)d", code=code), _("The request could not be completed."))
+        if getattr(error, "custom", False):
+            message = error.description  # written for a person, in their language
+        return _render(code, str(title), str(message))
 
     @app.errorhandler(500)
     def server_error(error):
         return _render(500, _("Something went wrong"),
                        _("Something went wrong on our side. Your last change may not have been "
                          "saved; try again."))
+
+
+# Each status a person may meet, with a title and a message written for them (werkzeug's own
+# names and descriptions are English and technical).
+_MESSAGES = {
+    400: (_l("Request not understood"), _l("The request could not be understood.")),
+    403: (_l("Not allowed"), _l("You do not have permission to do that.")),
+    404: (_l("Page not found"), _l("There is nothing here, or you do not have access to it.")),
+    405: (_l("Action not allowed"), _l("That action is not allowed here.")),
+    409: (_l("Cannot be changed now"), _l("That cannot be changed now.")),
+    413: (_l("Too large"), _l("What you sent is too large.")),
+    429: (_l("Too many attempts"), _l("Too many attempts. Wait a minute and try again.")),
+}

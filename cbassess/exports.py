@@ -59,12 +59,16 @@ def spreadsheet_cell(value: object) -> object:
     return "'" + text if text.startswith(("\t", "\r", "\n")) else text
 
 
-def csv_text(columns: list[str], rows: Iterable[Mapping[str, object]]) -> str:
-    """CSV with a header row, every cell quoted and made safe, UTF-8 BOM first (so that
-    spreadsheet programs read accents right), lines ended with CRLF (RFC 4180)."""
+def csv_text(columns: list[str], rows: Iterable[Mapping[str, object]],
+             headers: list[str] | None = None, delimiter: str = ",") -> str:
+    """CSV with a header row (`headers`, the columns' names by default), every cell quoted
+    and made safe, UTF-8 BOM first (so that spreadsheet programs read accents right), lines
+    ended with CRLF (RFC 4180); `delimiter` ";" for languages that write decimals with a
+    comma, as their spreadsheets expect."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    writer.writerow([spreadsheet_cell(c) for c in columns])
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n",
+                        delimiter=delimiter)
+    writer.writerow([spreadsheet_cell(c) for c in headers or columns])
     for row in rows:
         writer.writerow([spreadsheet_cell(row.get(c)) for c in columns])
     return "\ufeff" + buffer.getvalue()

@@ -7,13 +7,14 @@ current user may edit an assessment, and the status as a person reads it.
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from . import answers as answer_store
+from . import i18n
 from .extensions import db
 from .instrument import Instrument as InstrumentSpec
 from .models import Answer, Assessment, Status
@@ -53,7 +54,15 @@ def scores_of(instrument: InstrumentSpec, answers: dict[str, Answer]) -> Scores:
 
 
 def language() -> str:
-    return str(get_locale() or "en")
+    """The request's language, as instrument texts are looked up in ("fr", "pt-BR")."""
+    return i18n.tag()
+
+
+def input_error(error: answer_store.AnswerInputError) -> str:
+    """A refused answer's message in the reader's language, its numbers written in it too."""
+    params = {name: i18n.number(value) if isinstance(value, int) else value
+              for name, value in error.params.items()}
+    return _(error.message, **params)
 
 
 def editable(assessment: Assessment) -> bool:

@@ -12,12 +12,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from . import action_store
+from . import action_store, i18n
 from .action_plan import (
     COMMENT_LIMIT,
     DESCRIPTION_LIMIT,
@@ -46,11 +45,7 @@ ONE_ACTION = BodyBudget(
     bytes=(DESCRIPTION_LIMIT + PROGRESS_NOTE_LIMIT + OWNER_LIMIT) * 12 + 4 * 1024, fields=12)
 ONE_COMMENT = BodyBudget(bytes=COMMENT_LIMIT * 12 + 4 * 1024, fields=4)
 
-PRIORITY_LABELS = {Priority.HIGH: _l("High"), Priority.MEDIUM: _l("Medium"),
-                   Priority.LOW: _l("Low")}
-STATUS_LABELS = {ActionStatus.NOT_STARTED: _l("Not started"),
-                 ActionStatus.IN_PROGRESS: _l("In progress"),
-                 ActionStatus.DONE: _l("Done"), ActionStatus.DROPPED: _l("Dropped")}
+PRIORITY_LABELS, STATUS_LABELS = i18n.PRIORITY_LABELS, i18n.ACTION_STATUS_LABELS
 SORT_LABELS = {SortOrder.INSTRUMENT: _l("Instrument order"), SortOrder.DUE: _l("Due date"),
                SortOrder.PRIORITY: _l("Priority")}
 ERRORS = {
@@ -72,7 +67,10 @@ ERRORS = {
 
 
 def error_message(error: ActionInputError) -> str:
-    return str(ERRORS[error.code]) % error.params if error.params else str(ERRORS[error.code])
+    """The refusal in the reader's language, its numbers written in it too."""
+    params = {name: i18n.number(value) if isinstance(value, int) else value
+              for name, value in error.params.items()}
+    return str(ERRORS[error.code]) % params if params else str(ERRORS[error.code])
 
 
 @bp.app_template_filter("priority_label")
@@ -86,7 +84,7 @@ def action_status_label(status: str) -> str:
 
 
 def _language() -> str:
-    return str(get_locale() or "en")
+    return i18n.tag()
 
 
 def _today():

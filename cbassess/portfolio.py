@@ -174,9 +174,10 @@ def _filtered(visible: Select, view: View) -> Select:
 
 
 def dashboard(session: Session, visible: Select, view: View,
-              parse: callable) -> Page:
+              parse: callable, language: str = "en") -> Page:
     """One page of the dashboard. `visible` selects the ids of the assessments the user may
-    see; `parse` turns an instrument row into its parsed instrument (cached by the caller)."""
+    see; `parse` turns an instrument row into its parsed instrument (cached by the caller);
+    instruments are named in `language` where their text has it."""
     filtered = _filtered(visible, view)
     total = session.scalar(select(func.count()).select_from(filtered.subquery()))
     order = SORTS[view.sort]
@@ -200,7 +201,7 @@ def dashboard(session: Session, visible: Select, view: View,
         spec = specs[r.instrument_id]
         row = Row(r.id, r.name, r.region, r.round_name, r.status, r.answered_count,
                   len(spec.indicators), r.updated_at, r.submitted_at,
-                  f"{instruments[r.instrument_id].title} v{instruments[r.instrument_id].version}",
+                  f"{spec.title.get(language)} · {instruments[r.instrument_id].version}",
                   r.open_queries)
         answers = claimed.get(r.id, {})
         row.claimed = score(spec, answers) if answers else None
@@ -221,8 +222,10 @@ def _values(session: Session, table, ids: list[int]) -> dict[int, dict[str, Answ
     return values
 
 
-def choices(session: Session, visible: Select) -> tuple[list[str], list[str], list]:
-    """The regions, round names and instruments found among the visible assessments."""
+def choices(session: Session, visible: Select, parse: callable | None = None,
+            language: str = "en") -> tuple[list[str], list[str], list]:
+    """The regions, round names and instruments found among the visible assessments (named
+    in `language` when `parse` reads their text, else by their English title)."""
     regions = list(session.scalars(
         select(Organisation.region).join(Assessment, Assessment.organisation_id
                                          == Organisation.id)
@@ -231,12 +234,14 @@ def choices(session: Session, visible: Select) -> tuple[list[str], list[str], li
     rounds = list(session.scalars(select(Assessment.round_name)
                                   .where(Assessment.id.in_(visible))
                                   .distinct().order_by(Assessment.round_name)))
-    instruments = session.execute(
-        select(Instrument.id, Instrument.title, Instrument.version)
+    instruments = session.scalars(
+        select(Instrument)
         .where(Instrument.id.in_(select(Assessment.instrument_id)
                                  .where(Assessment.id.in_(visible))))
         .order_by(Instrument.title, Instrument.version)).all()
-    return regions, rounds, [(i.id, f"{i.title} v{i.version}") for i in instruments]
+    return regions, rounds, [
+        (i.id, f"{parse(i).title.get(language) if parse else i.title} · {i.version}")
+        for i in instruments]
 
 
 # The regional picture -----------------------------------------------------------------------

@@ -13,7 +13,9 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import wraps
 
+from babel.numbers import get_decimal_symbol
 from flask import (
     Blueprint,
     Response,
@@ -25,20 +27,20 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from . import action_store, evidence, exchange, exports, reviews, signoff, transitions
+from . import action_store, evidence, exchange, exports, i18n, reviews, signoff, transitions
 from .action_plan import Plan, build_plan, top_actions
 from .charts import Bar, RadarAxis, bar_svg, radar_svg
 from .evidence import current_files, every_file, files_by_indicator
 from .exports import content_disposition
 from .extensions import db
 from .models import Answer, AnswerRevision, Assessment, EvidenceFile, Role, Status, User
-from .pages import load_answers, scores_of
+from .pages import load_answers, scores_of, status_label
 from .permissions import (
     assessment_or_404,
     instrument_of,
@@ -60,7 +62,7 @@ def _text_direction(text: str) -> str:
 
 
 def _language() -> str:
-    return str(get_locale() or "en")
+    return i18n.code()
 
 
 def _plan(assessment: Assessment, instrument, answers: dict, language: str) -> Plan:
@@ -91,7 +93,7 @@ def _report_data(assessment: Assessment, language: str | None = None,
     averages = [(p, scores.principle(p.key).average) for p in instrument.principles]
     figures = "; ".join(
         _("%(title)s %(value)s", title=p.title.get(language),
-          value=f"{average:.2f}" if average is not None else _("no score yet"))
+          value=i18n.score(average) if average is not None else _("no score yet"))
         for p, average in averages)
     scale = _("scale %(min)d–%(max)d", min=instrument.scale.minimum,
               max=instrument.scale.maximum)
@@ -107,7 +109,8 @@ def _report_data(assessment: Assessment, language: str | None = None,
                     for p, average in averages],
                    instrument.scale.values,
                    title=_("Bar chart of the average level per principle (%(scale)s): "
-                           "%(figures)s", scale=scale, figures=figures))
+                           "%(figures)s", scale=scale, figures=figures),
+                   value_text=i18n.score)
     plan = _plan(assessment, instrument, answers, language) if with_plan else None
     files = _in_instrument_order(instrument, current_files(db.session, assessment.id))
     snapshot = signoff.latest(db.session, assessment.id) if validated else None
@@ -219,8 +222,23 @@ def report_prepare(assessment_id: int):
                            assessment=assessment, options=options)
 
 
+def in_requested_language(view):
+    """Answer in the language of the `language` (or `lang`) argument, whatever the
+    interface's: a report or a file can be sent to a ministry that reads the other
+    language. An unknown language is refused with the ones there are."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        language = i18n.requested_language()
+        if language is None:
+            return view(*args, **kwargs)
+        with force_locale(language):
+            return view(*args, **kwargs)
+    return wrapper
+
+
 @bp.get("/assessments/<int:assessment_id>/report.pdf")
 @login_required
+@in_requested_language
 def report_pdf(assessment_id: int):
     """The PDF report with the options asked for (from the cache when nothing changed)."""
     assessment = assessment_or_404(assessment_id)
@@ -242,14 +260,18 @@ def report_pdf(assessment_id: int):
 
 
 def _disposition(disposition: str, assessment: Assessment, extension: str) -> str:
-    """The download's name from the administration and round, in any script (filename*)."""
+    """The download's name from the administration and round, in any script (filename*);
+    one asked for in a given language ends with it, so both can sit side by side."""
+    language = f"-{i18n.tag()}" if i18n.requested_language() else ""
     return content_disposition(
-        disposition, f"cbassess-{assessment.organisation.country_code}-{assessment.round_name}",
+        disposition,
+        f"cbassess-{assessment.organisation.country_code}-{assessment.round_name}{language}",
         extension)
 
 
 @bp.get("/assessments/<int:assessment_id>/export.json")
 @login_required
+@in_requested_language
 def export_json(assessment_id: int):
     """Every answer, the scores, the action plan and the full histories, as JSON.
 
@@ -267,6 +289,7 @@ def export_json(assessment_id: int):
 
 @bp.get("/assessments/<int:assessment_id>/export.zip")
 @login_required
+@in_requested_language
 def export_zip(assessment_id: int):
     """export.json and every file it lists, for an archive or an import elsewhere (written
     to a temporary file, on disk past a few MB, as the files can be large)."""
@@ -299,6 +322,7 @@ def _export_parts(assessment: Assessment) -> tuple[dict, Iterator[dict]]:
             "submitted_at": (assessment.submitted_at.isoformat()
                              if assessment.submitted_at else None),
         },
+        "language": i18n.tag(),
         "instrument": {"key": instrument.key, "version": instrument.version,
                        "content_hash": instrument.content_hash},
         "scores": exports.scores_summary(scores),
@@ -369,6 +393,7 @@ CSV = "text/csv; charset=utf-8"
 
 @bp.get("/assessments/<int:assessment_id>/export.csv")
 @login_required
+@in_requested_language
 def export_csv(assessment_id: int):
     """One row per indicator: key, level, evidence, note, who saved it and when."""
     assessment = assessment_or_404(assessment_id)
@@ -376,11 +401,37 @@ def export_csv(assessment_id: int):
     if request.method == "HEAD":
         return Response(content_type=CSV, headers=headers)
     data = _report_data(assessment)
-    rows = exports.review_rows(
+    rows = _in_words(exports.review_rows(
         exports.answer_rows(data["instrument"], data["answers"], data["language"]),
-        data["reviews"])
-    return Response(exports.csv_text([*exports.ANSWER_COLUMNS, *exports.REVIEW_COLUMNS], rows),
-                    content_type=CSV, headers=headers)
+        data["reviews"]))
+    columns = [*exports.ANSWER_COLUMNS, *exports.REVIEW_COLUMNS]
+    headings = _headings()
+    return Response(exports.csv_text(columns, rows, [headings[c] for c in columns],
+                                     _csv_separator()), content_type=CSV, headers=headers)
+
+
+def _csv_separator() -> str:
+    """A semicolon where the language writes decimals with a comma (its spreadsheets expect
+    one), else a comma."""
+    return ";" if get_decimal_symbol(i18n.code()) == "," else ","
+
+
+def _in_words(rows: list[dict]) -> list[dict]:
+    """Codes as people read them in the download's language: yes/no columns as "yes" (and
+    nothing for no), an action's priority and status, and a review's state, by their names."""
+    yes = _("yes")
+    labels = {"priority": i18n.PRIORITY_LABELS, "priority_suggested": i18n.PRIORITY_LABELS,
+              "status": i18n.ACTION_STATUS_LABELS, "review_state": i18n.REVIEW_STATE_LABELS}
+    worded = []
+    for row in rows:
+        row = {**row, **{name: yes if row[name] else "" for name in
+                         ("not_applicable", "validated_not_applicable", "overdue")
+                         if name in row}}
+        for name, names in labels.items():
+            if row.get(name) in names:
+                row[name] = str(names[row[name]])
+        worded.append(row)
+    return worded
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -390,15 +441,19 @@ def _headings() -> dict[str, str]:
     return {"principle_key": _("Principle"), "indicator_key": _("Indicator"),
             "question": _("Question"), "level": _("Level"), "level_label": _("Level name"),
             "not_applicable": _("Not applicable"), "evidence": _("Evidence"),
-            "note": _("Note"), "saved_by": _("Saved by"), "saved_at": _("Saved at"),
+            "note": _("Note"), "saved_by": _("Saved by"), "saved_at": _("Saved at (UTC)"),
             "target": _("Target"), "description": _("Action"), "owner": _("Owner"),
             "due_date": _("Due date"), "priority": _("Priority"),
             "priority_suggested": _("Suggested priority"), "status": _("Status"),
-            "overdue": _("Overdue"), "progress_note": _("Progress note")}
+            "overdue": _("Overdue"), "progress_note": _("Progress note"),
+            "validated_level": _("Validated level"),
+            "validated_not_applicable": _("Validated as not applicable"),
+            "review_state": _("Review"), "finding": _("Finding")}
 
 
 @bp.get("/assessments/<int:assessment_id>/export.xlsx")
 @login_required
+@in_requested_language
 def export_xlsx(assessment_id: int):
     """A workbook: the summary, every answer, the action plan."""
     assessment = assessment_or_404(assessment_id)
@@ -412,7 +467,7 @@ def export_xlsx(assessment_id: int):
         (_("Round"), assessment.round_name),
         (_("Instrument"), f"{instrument.title.get(language)} ({instrument.version})"),
         (_("Instrument fingerprint (SHA-256)"), instrument.content_hash),
-        (_("Status"), assessment.status),
+        (_("Status"), status_label(assessment.status)),
         (_("Answered"), f"{scores.answered}/{scores.total}"),
         (_("Overall average"), round(scores.average, 2) if scores.average is not None
          else None),
@@ -423,11 +478,21 @@ def export_xlsx(assessment_id: int):
     headings = _headings()
     body = exports.xlsx_bytes(summary, [
         exports.Sheet(_("Answers"), exports.ANSWER_COLUMNS, headings,
-                      exports.answer_rows(instrument, data["answers"], language)),
+                      _in_words(exports.answer_rows(instrument, data["answers"], language))),
         exports.Sheet(_("Action plan"), exports.ACTION_COLUMNS, headings,
-                      exports.action_rows(data["plan"], language)),
+                      _in_words(exports.action_rows(data["plan"], language))),
     ], _("Summary"))
     return Response(body, mimetype=XLSX, headers=headers)
+
+
+def _portfolio_headings() -> dict[str, str]:
+    return {"administration": _("Administration"), "country_code": _("Country code"),
+            "region": _("Region"), "round": _("Round"), "instrument": _("Instrument"),
+            "instrument_version": _("Instrument version"), "status": _("Status"),
+            "created_at": _("Started on"), "answered": _("Answered"), "total": _("Indicators"),
+            "completeness_percent": _("Completeness (%)"),
+            "overall_average": _("Overall average"),
+            "overall_weakest_link": _("Overall weakest link")}
 
 
 @bp.get("/portfolio/export.xlsx")
@@ -474,9 +539,11 @@ def _portfolio(extension: str) -> Response:
             instrument.version, assessment.status, assessment.created_at, instrument,
             score(instrument, levels[assessment.id])))
     columns, headings, rows = exports.portfolio_table(entries, language)
+    headings = {**_portfolio_headings(), **headings}
+    rows = [{**row, "status": status_label(row["status"])} for row in rows]
     if extension == "csv":
-        return Response(exports.csv_text(columns, rows), content_type=CSV, headers=headers)
-    headings = {**{c: c.replace("_", " ").capitalize() for c in columns}, **headings}
+        return Response(exports.csv_text(columns, rows, [headings[c] for c in columns],
+                                         _csv_separator()), content_type=CSV, headers=headers)
     body = exports.xlsx_bytes([(_("Assessments"), len(rows)), (_("Exported"), stamp)],
                               [exports.Sheet(_("Portfolio"), columns, headings, rows)],
                               _("Summary"))

@@ -20,10 +20,18 @@ from . import reviews as review_store
 from . import signoff, transitions
 from .answers import AnswerInputError, field_name
 from .extensions import db
+from .i18n import REVIEW_STATE_LABELS
 from .instrument import Instrument as InstrumentSpec
 from .instrument import Principle
 from .models import Assessment, QueryThread, Role, Status
-from .pages import ONE_MESSAGE, language, load_answers, refusal_text, status_label
+from .pages import (
+    ONE_MESSAGE,
+    input_error,
+    language,
+    load_answers,
+    refusal_text,
+    status_label,
+)
 from .permissions import assessment_or_404, can_answer, can_review, instrument_of
 from .security import accepts
 from .workflow import Action, Refusal
@@ -159,7 +167,7 @@ def save(assessment_id: int, key: str):
         item = review_store.parse_review(instrument, key, request.form)
         review = review_store.save_review(db.session, assessment.id, item, current_user.id)
     except AnswerInputError as error:
-        return _save_reply(context, "error", _("Not saved: %(why)s.", why=error.message), 422,
+        return _save_reply(context, "error", _("Not saved: %(why)s", why=input_error(error)), 422,
                            field=error.field)
     except review_store.ReviewLocked:
         return _save_reply(context, "error", _review_locked(assessment), 409)
@@ -205,7 +213,8 @@ def _save_reply(context: dict, state: str, message: str | None, status: int,
                                            key=indicator.key),
             message=message, theirs=review if state == "conflict" else None, resend=resend,
             sent=[(_("Validated level"), form.get(names["review-level"], "")),
-                  (_("State"), form.get(names["state"], "")),
+                  (_("State"), str(REVIEW_STATE_LABELS.get(form.get(names["state"], ""),
+                                                       form.get(names["state"], "")))),
                   (_("Finding"), form.get(names["finding"], ""))],
             back=_back_to(context["assessment"], indicator.key, indicator.principle_key, True),
             **context), status
@@ -276,7 +285,7 @@ def open_query(assessment_id: int):
                                 request.form.get("message", ""), current_user.id)
     except AnswerInputError as error:
         return _thread_reply(assessment, instrument, key, 422,
-                             _("The query was not sent: %(why)s.", why=error.message))
+                             _("The query was not sent: %(why)s", why=input_error(error)))
     except review_store.ReviewLocked:
         return _thread_reply(assessment, instrument, key, 409, _review_locked(assessment))
     if not request.headers.get("HX-Request"):
@@ -308,7 +317,7 @@ def reply(assessment_id: int, thread_id: int):
                            current_user.id)
     except AnswerInputError as error:
         return _thread_reply(assessment, instrument, thread.indicator_key, 422,
-                             _("The reply was not sent: %(why)s.", why=error.message),
+                             _("The reply was not sent: %(why)s", why=input_error(error)),
                              to_review=reviewer, thread_id=thread.id)
     except review_store.ThreadClosed:
         return _thread_reply(assessment, instrument, thread.indicator_key, 409,
@@ -347,7 +356,7 @@ def _transition(assessment_id: int, action: Action, done: str, admin_only: bool 
     try:
         transitions.perform(db.session, assessment, instrument, action, _actor(), message)
     except AnswerInputError as error:
-        flash(_("Nothing was done: the message %(why)s.", why=error.message), "error")
+        flash(_("Nothing was done: %(why)s", why=input_error(error)), "error")
         return _summary_with(assessment, instrument, message), 422
     except transitions.TransitionRefused as refused:
         flash(refusal_text(refused.refusal), "error")

@@ -21,7 +21,14 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from .answers import AnswerInputError, clean_text, field_name, parse_level, parse_version
+from .answers import (
+    N_,
+    AnswerInputError,
+    clean_text,
+    field_name,
+    parse_level,
+    parse_version,
+)
 from .instrument import Instrument
 from .models import (
     Answer,
@@ -112,17 +119,19 @@ def parse_review(instrument: Instrument, indicator_key: str,
     """Validate one indicator's review fields from a form."""
     if instrument.indicator(indicator_key) is None:
         raise AnswerInputError(indicator_key, "indicator",
-                               f"{indicator_key!r} is not an indicator of this instrument")
+                               N_("%(key)s is not an indicator of this instrument."),
+                               key=indicator_key)
     level, not_applicable = parse_level(
         instrument, indicator_key, "review-level",
         form.get(field_name(indicator_key, "review-level")))
     if level is None and not not_applicable:
-        raise AnswerInputError(indicator_key, "review-level", "choose the validated level")
+        raise AnswerInputError(indicator_key, "review-level", N_("Choose the validated level."))
     finding = clean_text(indicator_key, "finding",
                          form.get(field_name(indicator_key, "finding"), ""), FINDING_LIMIT)
     state = (form.get(field_name(indicator_key, "state")) or ReviewState.PENDING).strip()
     if state not in {s.value for s in ReviewState}:
-        raise AnswerInputError(indicator_key, "state", "the state must be accepted or queried")
+        raise AnswerInputError(indicator_key, "state",
+                               N_("Choose whether the answer is accepted or queried."))
     version = parse_version(indicator_key, "review-version",
                             form.get(field_name(indicator_key, "review-version")))
     return ReviewInput(indicator_key, level, not_applicable, finding, state, version)
@@ -218,7 +227,7 @@ def revisions_of(session: Session, assessment_id: int, indicator_key: str) \
 def _message(body: str) -> str:
     body = clean_text("query", "message", body, MESSAGE_LIMIT).strip()
     if is_blank(body):
-        raise AnswerInputError("query", "message", "write the message")
+        raise AnswerInputError("query", "message", N_("Write the message."))
     return body
 
 

@@ -99,7 +99,7 @@ def test_an_older_version_is_a_conflict_kept_in_the_history(app, respondent, mak
     assert respondent.post(f"/assessments/{a_id}/actions/PW.1",
                            action_form(owner="Mine", version="1"), htmx=True).status_code == 200
     history = respondent.get(f"/assessments/{a_id}/actions/PW.1/history")
-    assert "Edit refused (conflict) by Resp A" in history.text
+    assert "Edit refused (conflict) by <bdi>Resp A" in history.text
     assert history.text.count("Version ") == 2
 
 

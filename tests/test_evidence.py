@@ -430,7 +430,7 @@ def test_without_javascript_a_plain_post_attaches_and_lists_the_files(app, respo
     assert reply.headers["Location"].endswith(f"/assessments/{a_id}/principles/PW#evidence-PW-1")
     page = respondent.get(reply.headers["Location"]).text
     assert "2 files attached to PW.1." in page
-    assert "decree.docx" in page and "kpis.csv" in page and "attached by Resp A" in page
+    assert "decree.docx" in page and "kpis.csv" in page and "attached by <bdi>Resp A</bdi>" in page
 
 
 def test_without_javascript_a_refusal_is_shown_on_the_page(app, respondent, a_id):
@@ -443,7 +443,7 @@ def test_without_javascript_a_refusal_is_shown_on_the_page(app, respondent, a_id
 def test_with_htmx_the_reply_is_the_status_and_the_list_out_of_band(respondent, a_id):
     reply = upload(respondent, a_id, {"strategy.pdf": samples.pdf()})
     assert 'id="files-PW-1" class="evidence__files" hx-swap-oob="true"' in reply.text
-    assert "strategy.pdf" in reply.text and "attached by Resp A" in reply.text
+    assert "strategy.pdf" in reply.text and "attached by <bdi>Resp A</bdi>" in reply.text
 
 
 def test_a_removed_file_leaves_the_list_and_stays_in_the_history(app, respondent,
@@ -457,7 +457,7 @@ def test_a_removed_file_leaves_the_list_and_stays_in_the_history(app, respondent
     assert "draft.pdf" not in respondent.get(f"/assessments/{a_id}/principles/PW").text.split(
         "evidence-PW-1")[1].split("evidence-PW-2")[0]
     history = respondent.get(f"/assessments/{a_id}/answers/PW.1/history").text
-    assert "draft.pdf" in history and "removed by Resp A" in history
+    assert "draft.pdf" in history and "removed by <bdi>Resp A</bdi>" in history
     assert make_browser("fac-a@example.org").get(
         f"/assessments/{a_id}/files/{row.id}").status_code == 200
     again = respondent.post(f"/assessments/{a_id}/files/{row.id}/remove", htmx=True)

@@ -36,14 +36,14 @@ def test_csv_has_a_bom_one_row_per_indicator_and_neutral_cells(respondent, fille
     assert reply.data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(reply.data.decode("utf-8-sig"))))
     assert len(rows) == 28
-    assert list(rows[0]) == ["principle_key", "indicator_key", "question", "level",
-                             "level_label", "not_applicable", "evidence", "note", "saved_by",
-                             "saved_at", "validated_level", "validated_not_applicable",
-                             "review_state", "finding"]
-    pw2 = next(r for r in rows if r["indicator_key"] == "PW.2")
-    assert pw2["evidence"].startswith("'" + FORMULA)
-    assert "Stratégie approuvée" in next(r for r in rows if r["indicator_key"] == "PW.1")[
-        "evidence"]
+    assert list(rows[0]) == ["Principle", "Indicator", "Question", "Level", "Level name",
+                             "Not applicable", "Evidence", "Note", "Saved by",
+                             "Saved at (UTC)", "Validated level", "Validated as not applicable",
+                             "Review", "Finding"]
+    pw2 = next(r for r in rows if r["Indicator"] == "PW.2")
+    assert pw2["Evidence"].startswith("'" + FORMULA)
+    assert "Stratégie approuvée" in next(r for r in rows if r["Indicator"] == "PW.1")[
+        "Evidence"]
 
 
 def test_xlsx_has_summary_answers_and_plan_sheets_with_frozen_wrapped_headers(respondent,
@@ -104,6 +104,6 @@ def test_the_portfolio_has_a_row_per_visible_assessment_and_principle_columns(
     facilitator = make_browser("fac-a@example.org")
     reply = facilitator.get("/portfolio/export.csv")
     rows = list(csv.DictReader(io.StringIO(reply.data.decode("utf-8-sig"))))
-    assert [r["administration"] for r in rows] == ["Administration A"]
-    assert rows[0]["PW_average"] == "1.6" and rows[0]["completeness_percent"] == "100.0"
+    assert [r["Administration"] for r in rows] == ["Administration A"]
+    assert rows[0]["PW Political will"] == "1.6" and rows[0]["Completeness (%)"] == "100.0"
     assert make_browser("resp-a@example.org").get("/portfolio/export.csv").status_code == 403

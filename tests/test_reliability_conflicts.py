@@ -63,7 +63,7 @@ def test_history_page_shows_both_values_after_a_conflict(make_browser, a_id):
     assert page.status_code == 200
     assert "the first person&#39;s text" in page.text
     assert "the second person&#39;s text" in page.text
-    assert "Edit refused (conflict) by Resp A Two" in page.text
+    assert "Edit refused (conflict) by <bdi>Resp A Two</bdi>" in page.text
 
 
 def test_keeping_mine_after_a_conflict_leaves_both_edits_and_the_conflict_in_the_history(

@@ -98,10 +98,15 @@ def test_csv_export_has_one_row_per_indicator(respondent, a_id):
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert len(rows) == 28
     row = rows[0]
-    assert row["indicator_key"] == "PW.1" and row["level"] == "3"
-    assert row["evidence"] == "Budget, 74 %\nsecond line"
-    assert row["note"] == "'=cmd()"
-    assert row["saved_by"] == "resp-a@example.org"
+    assert list(row) == ["Principle", "Indicator", "Question", "Level", "Level name",
+                         "Not applicable", "Evidence", "Note", "Saved by", "Saved at (UTC)",
+                         "Validated level", "Validated as not applicable", "Review", "Finding"]
+    assert row["Principle"] == "PW"
+    assert row["Indicator"] == "PW.1" and row["Level"] == "3" and row["Level name"] == "Established"
+    assert row["Evidence"] == "Budget, 74 %\nsecond line"
+    assert row["Note"] == "'=cmd()"
+    assert row["Saved by"] == "resp-a@example.org"
+    assert row["Not applicable"] == "" and rows[1]["Level"] == ""
 
 
 def test_other_framework_runs_end_to_end_without_code_change(respondent, app, other_instrument):

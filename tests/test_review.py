@@ -192,7 +192,7 @@ def test_a_review_save_keeps_versions_and_revisions(facilitator, submitted, app)
         kinds = db.session.scalars(select(ReviewRevision.kind).order_by(ReviewRevision.id))
         assert list(kinds) == ["edit", "edit"]
     history = facilitator.get(f"/assessments/{submitted}/reviews/PW.1/history")
-    assert "Seen the decree" in history.text and "Version 2 by Fac A" in history.text
+    assert "Seen the decree" in history.text and "Version 2 by <bdi>Fac A</bdi>" in history.text
 
 
 def test_two_facilitators_on_one_review_conflict_instead_of_overwriting(
@@ -430,7 +430,7 @@ def test_results_pdf_and_exports_show_claimed_and_validated_and_the_digest(
         "Which decree?", "Decree 12/2025"]
     assert [e["action"] for e in exported["events"]] == ["submit", "validate"]
     csv_text = respondent.get(f"/assessments/{submitted}/export.csv").text
-    assert "validated_level" in csv_text.splitlines()[0]
+    assert "Validated level" in csv_text.splitlines()[0]
     report = tmp_path / "report.pdf"
     report.write_bytes(pdf.data)
     result = runner.invoke(args=["verify", str(report)])

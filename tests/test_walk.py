@@ -66,7 +66,7 @@ def test_principle_page_shows_descriptors_as_labelled_radio_buttons(respondent, 
 
 def test_autosave_reply_names_who_saved_it(respondent, a_id):
     response = respondent.autosave(a_id, "PW.1", level=3, evidence="Decree 2025-114")
-    assert "by Resp A" in response.text
+    assert "by <bdi>Resp A</bdi>" in response.text
 
 
 def test_autosave_reply_shows_the_principle_progress_after_the_save(respondent, a_id):
@@ -206,7 +206,7 @@ def test_history_page_lists_each_change(respondent, a_id):
     page = respondent.get(f"/assessments/{a_id}/answers/PW.1/history")
     assert page.status_code == 200
     assert "old text" in page.text and "new text" in page.text
-    assert "Version 2 by Resp A" in page.text
+    assert "Version 2 by <bdi>Resp A</bdi>" in page.text
 
 
 def test_save_with_an_older_version_is_a_conflict_not_an_overwrite(make_browser, app, a_id):

@@ -164,7 +164,7 @@ def test_axe_respondent_pages_and_states(axe_page: Page, new_context):
     audit.check(page, "results, demo assessment")
 
     page.goto("/assessments/999999")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Not Found")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
     audit.check(page, "error 404")
     page.goto(f"/assessments/{assessment_id}/principles/NOPE")
     audit.check(page, "error 404, unknown principle")

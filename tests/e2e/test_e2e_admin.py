@@ -196,10 +196,10 @@ def test_an_admin_sets_up_an_administration_and_its_respondent_answers(site, smt
 
     # Everything is on record, and the log filters by action.
     admin.get_by_role("link", name="Audit log").click()
-    for action in ("organisation.create", "user.create", "user.password_link",
-                   "user.password_set", "assessment.create", "assessment.assign_principle",
-                   "user.assign", "user.deactivate"):
-        expect(admin.get_by_role("rowheader", name=action).first).to_be_visible()
+    for action in ("Administration created", "Account created", "Password link issued",
+                   "Password set", "Assessment started", "Principle assigned",
+                   "Assigned to an administration", "Account deactivated"):
+        expect(admin.get_by_role("rowheader", name=action, exact=True).first).to_be_visible()
     admin.get_by_label("Action").select_option("user.deactivate")
     admin.get_by_role("button", name="Filter").click()
     expect(admin.locator("tbody tr")).to_have_count(1)

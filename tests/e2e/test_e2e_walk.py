@@ -84,7 +84,7 @@ def submit_and_check_results(page: Page, assessment_id: int, token: str) -> None
     page.get_by_role("link", name="Results", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Results")
     expect(page.locator("figure.chart svg[role=img]")).to_be_visible()
-    expect(page.locator(".scores-table tfoot")).to_contain_text(f"{TOTAL}/{TOTAL} (100 %)")
+    expect(page.locator(".scores-table tfoot")).to_contain_text(f"{TOTAL}/{TOTAL} (100%)")
     text = fetch_pdf(page, assessment_id)
     first = INSTRUMENT.principles[0].indicators[0].key
     assert f"Evidence {first} {token}" in text
