@@ -96,9 +96,16 @@ def init_db_command() -> None:
               help="A respondent who coordinates their administration's team.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="Prompted when omitted; give it here only in scripts.")
+@click.option("--language", default=None,
+              help="The language the app speaks to this user (e.g. fr); by default their "
+                   "browser's, until they choose one.")
 def create_user_command(email, name, role, organisation_name, country, region, assign,
-                        coordinator, password) -> None:
+                        coordinator, password, language) -> None:
     """Create a user (respondent, facilitator or admin)."""
+    if language is not None and language not in current_app.config["LANGUAGES"]:
+        raise click.BadParameter(
+            f"not one of the app's languages ({', '.join(current_app.config['LANGUAGES'])})",
+            param_hint="--language")
     if coordinator and role != Role.RESPONDENT:
         raise click.UsageError("--coordinator is for respondents")
     if role != Role.FACILITATOR and assign:
@@ -121,7 +128,8 @@ def create_user_command(email, name, role, organisation_name, country, region, a
         accounts.create_user(db.session, None, email, name, role,
                              organisation_id=organisation.id if organisation else None,
                              password=password, assign_to=assigned,
-                             new_organisation=new_organisation, is_coordinator=coordinator)
+                             new_organisation=new_organisation, is_coordinator=coordinator,
+                             language=language)
     except accounts.AccountError as exc:
         hint = {"email": "--email", "password": "--password", "country_code": "--country",
                 "region": "--region", "organisation_id": "--organisation",
@@ -223,6 +231,12 @@ def instrument_check(path: str) -> None:
                f"levels {spec.scale.minimum}–{spec.scale.maximum}"
                f"{', not applicable allowed' if spec.scale.not_applicable_allowed else ''}")
     click.echo(f"  sha256 {spec.content_hash}")
+    if spec.declared_languages is not None:
+        click.echo(f"  languages {', '.join(spec.declared_languages)}: every text translated")
+    else:
+        for language, (count, total) in spec.coverage().items():
+            note = "" if count == total else " (not declared; the rest shows in English)"
+            click.echo(f"  {language}: {count} of {total} texts{note}")
 
 
 @instrument_group.command("import")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +24,7 @@ MAX_FILE_BYTES = 1_000_000
 MIN_PRINCIPLES, MAX_PRINCIPLES = 3, 15
 MIN_INDICATORS, MAX_INDICATORS = 3, 100
 MIN_LEVELS, MAX_LEVELS = 2, 10
+MAX_LISTED_GAPS = 200  # missing translations listed by one error
 
 SHIPPED_DIR = Path(__file__).parent / "instruments"
 
@@ -50,6 +51,7 @@ class Text:
     def get(self, language: str | None = None) -> str:
         """The text in `language` (or its base language), falling back to English."""
         if language:
+            language = language.replace("_", "-")  # a Babel locale ("pt_BR") or a tag
             for candidate in (language, language.split("-")[0]):
                 if candidate in self.translations:
                     return self.translations[candidate]
@@ -120,6 +122,8 @@ class Instrument:
     scale: Scale
     principles: tuple[Principle, ...]
     content_hash: str
+    # The languages the file promises every text in (its `languages` field), or None.
+    declared_languages: tuple[str, ...] | None = None
     indicators: tuple[Indicator, ...] = field(init=False, repr=False, compare=False)
     _by_key: Mapping[str, Indicator] = field(init=False, repr=False, compare=False)
 
@@ -141,8 +145,45 @@ class Instrument:
 
     @property
     def languages(self) -> frozenset[str]:
-        """Languages the instrument's title is written in (English always among them)."""
+        """The languages the file declares, else those its title is written in (English
+        always among them)."""
+        if self.declared_languages is not None:
+            return frozenset(self.declared_languages)
         return frozenset(self.title.translations)
+
+    def texts(self) -> Iterator[tuple[str, Text]]:
+        """Every text a person reads, with its path in the file (as errors name it)."""
+        yield "title", self.title
+        if self.description is not None:
+            yield "description", self.description
+        for index, level in enumerate(self.scale.levels):
+            yield f"scale.levels[{index}].label", level.label
+            yield f"scale.levels[{index}].summary", level.summary
+        if self.scale.not_applicable_allowed:
+            yield "scale.not_applicable.label", self.scale.not_applicable_label
+        for p_index, principle in enumerate(self.principles):
+            path = f"principles[{p_index}]"
+            yield f"{path}.title", principle.title
+            if principle.summary is not None:
+                yield f"{path}.summary", principle.summary
+            for i_index, indicator in enumerate(principle.indicators):
+                where = f"{path}.indicators[{i_index}]"
+                yield f"{where}.question", indicator.question
+                yield f"{where}.guidance", indicator.guidance
+                for e_index, example in enumerate(indicator.evidence_examples):
+                    yield f"{where}.evidence_examples[{e_index}]", example
+                for level, descriptor in indicator.descriptors.items():
+                    yield f"{where}.descriptors.{level}", descriptor
+
+    def coverage(self) -> dict[str, tuple[int, int]]:
+        """For each language found in the file: (texts written in it, texts in all)."""
+        counts: dict[str, int] = {}
+        total = 0
+        for _, text in self.texts():
+            total += 1
+            for language in text.translations:
+                counts[language] = counts.get(language, 0) + 1
+        return {language: (count, total) for language, count in sorted(counts.items())}
 
 
 def content_hash(source: str) -> str:
@@ -238,8 +279,10 @@ class _Validator:
 
     def instrument(self, data: Any, digest: str) -> Instrument:
         fields = self.mapping(
-            data, "", {"key", "version", "title", "scale", "principles"}, {"description"}
+            data, "", {"key", "version", "title", "scale", "principles"},
+            {"description", "languages"},
         )
+        declared = self.languages(fields.get("languages"))
         key = self.string(fields["key"], "key")
         if not _INSTRUMENT_KEY.match(key):
             raise self.fail("key", "must be lower-case letters, digits and hyphens")
@@ -267,7 +310,7 @@ class _Validator:
                 f"has {total} indicators in all; an instrument needs "
                 f"{MIN_INDICATORS} to {MAX_INDICATORS}",
             )
-        return Instrument(
+        instrument = Instrument(
             key=key,
             version=self.string(fields["version"], "version"),
             title=self.text(fields["title"], "title"),
@@ -279,7 +322,47 @@ class _Validator:
             scale=scale,
             principles=tuple(parsed),
             content_hash=digest,
+            declared_languages=declared,
         )
+        if declared is not None:
+            self.check_translations(instrument, declared)
+        return instrument
+
+    def languages(self, value: Any) -> tuple[str, ...] | None:
+        """The `languages` field: the languages every text must be written in."""
+        if value is None:
+            return None
+        codes = self.sequence(value, "languages")
+        for index, code in enumerate(codes):
+            if not isinstance(code, str) or not _LANGUAGE.fullmatch(code):
+                raise self.fail(f"languages[{index}]", f"is not a language code: {code!r}")
+        if len(set(codes)) != len(codes):
+            raise self.fail("languages", "lists a language twice")
+        if DEFAULT_LANGUAGE not in codes:
+            raise self.fail("languages", f"must include English ({DEFAULT_LANGUAGE!r})")
+        return tuple(codes)
+
+    def check_translations(self, instrument: Instrument, declared: tuple[str, ...]) -> None:
+        """Every text in every declared language, and in no other: a translation that is
+        only partly done is listed in full, so a translator gets every gap at once."""
+        missing = []
+        for path, text in instrument.texts():
+            extra = sorted(set(text.translations) - set(declared))
+            if extra:
+                raise self.fail(path, f"has a text in {extra[0]!r}, which `languages` does "
+                                      f"not declare ({', '.join(declared)})")
+            absent = [language for language in declared if language not in text.translations]
+            if absent:
+                missing.append(f"{path} ({', '.join(absent)})")
+        if missing:
+            shown = missing[:MAX_LISTED_GAPS]
+            more = len(missing) - len(shown)
+            raise self.fail(
+                "languages",
+                f"declares {', '.join(declared)}, but {len(missing)} texts are missing a "
+                "translation:\n  " + "\n  ".join(shown)
+                + (f"\n  … and {more} more" if more else ""),
+            )
 
     def scale(self, data: Any) -> Scale:
         fields = self.mapping(data, "scale", {"levels"}, {"cumulative", "not_applicable"})

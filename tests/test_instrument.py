@@ -872,3 +872,143 @@ def test_valid_language_code_is_accepted(code):
     doc = minimal()
     doc["title"] = {"en": "Mini", code: "Autre"}
     assert load(doc).title.get(code) == "Autre"
+
+
+# --------------------------------------------------------------------------- declared languages
+
+
+def bilingual(doc: dict) -> dict:
+    """`doc` with every text in English and French, declaring both."""
+    def both(value):
+        return {"en": value, "fr": f"{value} (fr)"} if isinstance(value, str) else value
+
+    doc["languages"] = ["en", "fr"]
+    doc["title"] = both(doc["title"])
+    for level in doc["scale"]["levels"]:
+        level["label"], level["summary"] = both(level["label"]), both(level["summary"])
+    for principle in doc["principles"]:
+        principle["title"] = both(principle["title"])
+        for item in principle["indicators"]:
+            item["question"], item["guidance"] = both(item["question"]), both(item["guidance"])
+            item["descriptors"] = {k: both(v) for k, v in item["descriptors"].items()}
+    return doc
+
+
+def test_declared_languages_load_when_every_text_has_them():
+    instrument = load(bilingual(minimal()))
+    assert instrument.declared_languages == ("en", "fr")
+    assert instrument.languages == {"en", "fr"}
+    assert instrument.coverage() == {"en": (25, 25), "fr": (25, 25)}
+
+
+def test_every_text_missing_a_declared_language_is_listed_at_once():
+    doc = bilingual(minimal())
+    doc["principles"][1]["title"] = "Principle BB"  # English only
+    doc["principles"][2]["indicators"][0]["descriptors"][2] = {"en": "Top"}
+    error = rejected(doc, "languages", "declares en, fr, but 2 texts are missing a translation")
+    assert "principles[1].title (fr)" in error.problem
+    assert "principles[2].indicators[0].descriptors.2 (fr)" in error.problem
+
+
+def test_a_long_list_of_gaps_is_cut_with_a_count():
+    doc = minimal()
+    doc["languages"] = ["en", "fr"]
+    error = rejected(doc, "languages", "25 texts are missing a translation")
+    assert error.problem.count("(fr)") == 25
+    doc["languages"] = ["en", "fr", "es"]
+    assert "(fr, es)" in rejected(doc, "languages", "25 texts").problem
+
+
+def test_a_not_applicable_label_left_to_its_english_default_is_a_gap():
+    doc = bilingual(minimal())
+    doc["scale"]["not_applicable"] = {"allowed": True}
+    rejected(doc, "languages", "scale.not_applicable.label (fr)")
+    doc["scale"]["not_applicable"]["label"] = {"en": "N/A", "fr": "S.O."}
+    assert load(doc).scale.not_applicable_label.get("fr") == "S.O."
+
+
+def test_a_text_in_an_undeclared_language_is_refused():
+    doc = bilingual(minimal())
+    doc["principles"][0]["summary"] = {"en": "About", "fr": "À propos", "es": "Acerca"}
+    rejected(doc, "principles[0].summary", "has a text in 'es', which `languages` does not declare")
+
+
+@pytest.mark.parametrize("languages, path, problem", [
+    (["fr"], "languages", "must include English"),
+    (["en", "en"], "languages", "lists a language twice"),
+    (["en", "French"], "languages[1]", "is not a language code: 'French'"),
+    ("en, fr", "languages", "must be a list"),
+])
+def test_a_malformed_languages_field_is_refused(languages, path, problem):
+    doc = bilingual(minimal())
+    doc["languages"] = languages
+    rejected(doc, path, problem)
+
+
+def test_without_a_declaration_partial_translations_fall_back_to_english():
+    doc = minimal()
+    doc["title"] = {"en": "Mini", "fr": "Mini (fr)"}
+    instrument = load(doc)
+    assert instrument.declared_languages is None
+    assert instrument.coverage()["fr"] == (1, 25)
+    assert instrument.principles[0].title.get("fr") == "Principle AA"
+
+
+# --------------------------------------------------------------------------- shipped, in French
+
+PREVIOUS = DATA / "wco-cb-core-principles-1.0.0.yaml"
+
+
+def test_shipped_instrument_declares_english_and_french_and_has_both_everywhere():
+    instrument = load_path(SHIPPED)
+    assert instrument.declared_languages == ("en", "fr")
+    total = len(list(instrument.texts()))
+    assert instrument.coverage() == {"en": (total, total), "fr": (total, total)}
+    assert total > 300
+    assert [p.title.get("fr") for p in instrument.principles] == [
+        "Volonté politique", "Appropriation et engagement", "Développement holistique",
+        "Axé sur la demande et réactif", "Partenariats"]
+
+
+def test_shipped_french_is_a_new_version_whose_english_is_that_of_1_0_0():
+    """Adding the French changed the file, so it is a new version; its English is word for
+    word the previous one's, so rounds on 1.0.0 and 1.1.0 measure against the same text."""
+    previous, current = load_path(PREVIOUS), load_path(SHIPPED)
+    assert (previous.version, current.version) == ("1.0.0", "1.1.0")
+    assert previous.content_hash != current.content_hash
+    assert [(path, text.get("en")) for path, text in previous.texts()] == [
+        (path, text.get("en")) for path, text in current.texts()]
+
+
+def _french_texts():
+    instrument = load_path(SHIPPED)
+    return [(path, text.get("fr")) for path, text in instrument.texts()]
+
+
+def test_shipped_french_follows_french_typography():
+    """A no-break space before : ; ? ! % and inside « », and typographic apostrophes."""
+    problems = []
+    for path, text in _french_texts():
+        if re.search(r"[ ][:;?!%»]|«[ ]|'|\S[;?!»]|\w:", text):
+            problems.append(f"{path}: {text[:80]}")
+    assert problems == []
+
+
+@pytest.mark.parametrize("english, french", [
+    ("Political will", "Volonté politique"),
+    ("capacity building", "renforcement des capacités"),
+    ("Revised Kyoto Convention", "Convention de Kyoto révisée"),
+    ("single window", "guichet unique"),
+    ("donor", "bailleurs de fonds"),
+    ("time release study", "étude sur le temps nécessaire pour la mainlevée"),
+    ("steering committee", "comité de pilotage"),
+    ("gap analysis", "analyse des écarts"),
+    ("Revised Arusha Declaration", "Déclaration d’Arusha révisée"),
+])
+def test_shipped_french_uses_the_wcos_terms(english, french):
+    """Where the English uses a term of the trade, the French uses the WCO's French for it."""
+    instrument = load_path(SHIPPED)
+    pairs = [(text.get("en"), text.get("fr")) for _, text in instrument.texts()]
+    using = [(en, fr) for en, fr in pairs if english.lower() in en.lower()]
+    assert using, english
+    assert [en for en, fr in using if french.lower() not in fr.lower()] == []
