@@ -10,3 +10,5 @@ extras="${1:-}"
 test -x .venv/bin/python || "${PYTHON:-python3}" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}"
+# The translations the app speaks, compiled from their catalogues (.po -> .mo, not committed).
+.venv/bin/pybabel compile --domain messages --directory cbassess/translations
