@@ -29,14 +29,34 @@ SHIPPED_KEY = "wco-cb-core-principles"
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
 
 
+E2E = Path(__file__).parent / "e2e"
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     """Tests about one database only say so (`sqlite_only`, `postgresql_only`) and are
-    skipped, with the reason, in the other run."""
+    skipped, with the reason, in the other run.
+
+    What the database under it cannot change (a page's layout in a browser, a PDF's pages,
+    text through gettext) is checked once, in the SQLite run: browser tests, and tests
+    marked `database_independent`. Browser tests marked `both_databases` are the PostgreSQL
+    run's smoke set: the walk and the review loop through a real browser.
+    """
     other = {"sqlite": "postgresql_only", "postgresql": "sqlite_only"}[BACKEND]
     skip = pytest.mark.skip(reason=f"{other.replace('_', ' ')}: this run is on {BACKEND}")
+    once = pytest.mark.skip(reason="the database does not change what it checks: "
+                                   "run once, in the SQLite run")
     for item in items:
         if item.get_closest_marker(other):
             item.add_marker(skip)
+        elif BACKEND != "sqlite" and _database_independent(item):
+            item.add_marker(once)
+
+
+def _database_independent(item) -> bool:
+    if item.get_closest_marker("database_independent"):
+        return True
+    in_browser = E2E in Path(str(item.fspath)).parents
+    return in_browser and not item.get_closest_marker("both_databases")
 
 
 @pytest.fixture(scope="session")

@@ -61,6 +61,9 @@ SHIPPED = Path(__file__).resolve().parent.parent / "cbassess" / "instruments" / 
 MARKS = {"gettext": ("⟦", "⟧"), "instrument": ("⟪", "⟫"), "user": ("‹", "›")}
 BRAND = {"cbassess", "CB"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Rendering through gettext does not depend on the database: checked in the SQLite run.
+pytestmark = pytest.mark.database_independent
+
 ROLES = {"resp_a": "resp-a@example.org", "fac_a": "fac-a@example.org",
          "admin": "admin@example.org"}
 

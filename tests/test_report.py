@@ -109,6 +109,7 @@ def test_the_full_report_holds_contents_bookmarks_every_indicator_and_the_plan(
         .extract_text()
 
 
+@pytest.mark.database_independent
 def test_the_pdf_is_tagged_with_title_language_and_chart_alternatives(respondent, filled):
     reader = PdfReader(io.BytesIO(get_pdf(respondent, filled)))
     catalog = reader.trailer["/Root"]
@@ -128,6 +129,7 @@ def test_the_pdf_is_tagged_with_title_language_and_chart_alternatives(respondent
     assert "Political will 1.60" in alternatives[0]  # the figures, not just a title
 
 
+@pytest.mark.database_independent
 def test_every_script_is_rendered_and_read_back(respondent, filled):
     data = get_pdf(respondent, filled)
     text = pdf_text(data)
@@ -147,6 +149,7 @@ def test_every_script_is_rendered_and_read_back(respondent, filled):
     assert any("Arabic" in f for f in fonts) and any("CJK" in f for f in fonts), fonts
 
 
+@pytest.mark.database_independent
 def test_options_choose_the_contents(respondent, filled):
     summary = pdf_text(get_pdf(respondent, filled, scope="summary"))
     assert "Executive summary" in summary and "Action plan" in summary
@@ -260,6 +263,7 @@ def _report_html(app, a_id, **options) -> str:
         return _report_html(assessment, ReportOptions(**options))
 
 
+@pytest.mark.database_independent
 def test_no_page_is_left_mostly_blank_and_no_heading_or_caption_ends_a_page(app, filled):
     pages = measure_pages(_report_html(app, filled), app.static_folder)
     assert len(pages) > 12
@@ -278,6 +282,7 @@ def test_no_page_is_left_mostly_blank_and_no_heading_or_caption_ends_a_page(app,
     assert problems == []
 
 
+@pytest.mark.database_independent
 def test_pictures_of_report_pages_for_reading(respondent, filled):
     if shutil.which("pdftoppm") is None:
         pytest.skip("pdftoppm (poppler-utils) is not installed")
@@ -293,6 +298,7 @@ def test_pictures_of_report_pages_for_reading(respondent, filled):
     assert all(p.stat().st_size > 5_000 for p in pictures)
 
 
+@pytest.mark.database_independent
 def test_a_very_long_action_breaks_across_pages_losing_nothing(app, respondent, filled):
     note = " ".join(f"word{i:04d}" for i in range(440))  # the 4,000-character limit
     description = " ".join(f"step{i:04d}" for i in range(220))

@@ -80,6 +80,7 @@ def choose(page: Page, key: str, what: str, javascript: bool) -> None:
     save_review(page, key, javascript)
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_the_whole_review_loop(new_context, javascript):
     audit = Audit(enabled=javascript)

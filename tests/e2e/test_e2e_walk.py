@@ -90,6 +90,7 @@ def submit_and_check_results(page: Page, assessment_id: int, token: str) -> None
     assert f"Evidence {first} {token}" in text
 
 
+@pytest.mark.both_databases
 def test_walk_by_mouse(page: Page):
     token = unique("mouse")
     login(page, RESPONDENT)
