@@ -166,10 +166,10 @@ class Bench:
     def seed(self) -> None:
         """Users, the respondents' draft assessments and the completed report assessment."""
         from cbassess import answers as answer_store
-        from cbassess.auth import hash_password
         from cbassess.cli import init_db
         from cbassess.extensions import db
         from cbassess.models import Assessment, Instrument, Organisation, Role, User
+        from cbassess.passwords import hash_password
         from cbassess.permissions import instrument_of
 
         with self.app.app_context():

@@ -23,9 +23,8 @@ from flask_babel import gettext as _
 from flask_babel import refresh
 from flask_login import current_user, login_required, logout_user
 
-from . import accounts, i18n, invitations
+from . import accounts, i18n, invitations, passwords
 from .accounts import AccountError
-from .auth import MIN_PASSWORD_LENGTH
 from .extensions import db, limiter
 from .models import User
 
@@ -122,4 +121,4 @@ def set_password(token: str):
 
 def _set_password_page(holder: User, errors: dict) -> str:
     return render_template("account/set_password.html", holder=holder, errors=errors,
-                           min_length=MIN_PASSWORD_LENGTH)
+                           min_length=passwords.MIN_LENGTH)

@@ -20,15 +20,15 @@ from functools import lru_cache
 import pycountry
 from babel import Locale, UnknownLocaleError
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import audit, text_policy
+from . import audit, passwords, text_policy
 from .audit import Actor
-from .auth import PASSWORD_METHOD, hash_password, weakness_message
 from .models import Assessment, Instrument, Organisation, PasswordToken, Role, User
-from .passwords import WeakPassword
+from .passwords import WeakPassword, hash_password
 
 NAME_LIMIT = 200
 REGION_LIMIT = 100
@@ -246,7 +246,33 @@ def _check_membership(session: Session, role: Role,
 def _unusable_password() -> str:
     """The hash of a random secret nobody knows: the account has no password until its
     owner sets one through their invitation link."""
-    return generate_password_hash(secrets.token_urlsafe(32), method=PASSWORD_METHOD)
+    return generate_password_hash(secrets.token_urlsafe(32), method=passwords.METHOD)
+
+
+def weakness_message(weakness: passwords.Weakness) -> LazyString:
+    """Why a password is refused, in the language of whoever reads it."""
+    Weakness = passwords.Weakness
+    return {
+        Weakness.TOO_SHORT: _l("A password needs at least %(n)d characters.",
+                              n=passwords.MIN_LENGTH),
+        Weakness.TOO_LONG: _l("A password has at most %(max)d characters.",
+                             max=passwords.MAX_LENGTH),
+        Weakness.PERSONAL: _l("This password contains your name or e-mail address, which "
+                             "anyone who knows whose account it is would try first."),
+        Weakness.COMMON: _l("This password is one of the most commonly used passwords, or "
+                           "close to one: those are the first that attackers try."),
+        Weakness.REPEATED: _l("This password repeats a character or a group of characters "
+                             "(like “aaaa” or “abcabc”), which is quickly guessed."),
+        Weakness.SEQUENCE: _l("This password is mostly a sequence (like “abcd” or “1234”), "
+                             "which is quickly guessed."),
+        Weakness.KEYBOARD: _l("This password follows the keyboard (like “qwerty” or "
+                             "“asdfgh”), which is quickly guessed."),
+        Weakness.DATE: _l("This password is mostly a date or a year, which is quickly "
+                         "guessed."),
+        Weakness.WORDS: _l("This password is a common word or name with few changes, which "
+                          "is quickly guessed."),
+        Weakness.GUESSABLE: _l("This password is too easy to guess."),
+    }[weakness]
 
 
 def _hash_new_password(password: str, email: str, name: str) -> str:
@@ -498,6 +524,21 @@ def redeem_link(session: Session, token: str, password: str,
                                        "Ask for a new one."))
     user.password_hash = password_hash
     _expire_links(session, user.id, now)
+    audit.record(session, user, "user.password_set", "user", user.id, user.email)
+    session.commit()
+    return user
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> User:
+    """A person changes their own password, knowing the current one.
+
+    Their unused one-time links stop working: a link sent before the change (an old
+    invitation, a reset someone else asked for) must not undo it.
+    """
+    if not check_password_hash(user.password_hash, current):
+        raise AccountError("current", _l("That is not your current password."))
+    user.password_hash = _hash_new_password(new, user.email, user.name or "")
+    _expire_links(session, user.id)
     audit.record(session, user, "user.password_set", "user", user.id, user.email)
     session.commit()
     return user

@@ -10,8 +10,6 @@ fresh CSRF token, to the address they were first posted to. Nothing is re-sent w
 person pressing the button.
 """
 
-from collections.abc import Iterable
-
 from flask import (
     Blueprint,
     current_app,
@@ -32,7 +30,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from . import i18n, passwords
+from . import accounts, i18n, passwords
 from .extensions import db, limiter
 from .models import User
 from .security import CARRIED_POST, accepts
@@ -40,43 +38,8 @@ from .url_params import is_local_path
 
 bp = Blueprint("auth", __name__)
 
-MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
-PASSWORD_METHOD = "scrypt"
 # Compared against when the e-mail is unknown, so a wrong e-mail costs as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method=PASSWORD_METHOD)
-
-
-def hash_password(password: str, personal: Iterable[str] = ()) -> str:
-    """Hash with scrypt (memory-hard); raises passwords.WeakPassword for a short, common or
-    otherwise guessable password (`personal`: the person's e-mail address and name)."""
-    passwords.check(password, personal)
-    return generate_password_hash(password, method=PASSWORD_METHOD)
-
-
-def weakness_message(weakness: passwords.Weakness) -> str:
-    """Why a password is refused, as the person reads it."""
-    Weakness = passwords.Weakness
-    return {
-        Weakness.TOO_SHORT: _("A password needs at least %(n)d characters.",
-                              n=passwords.MIN_LENGTH),
-        Weakness.TOO_LONG: _("A password has at most %(max)d characters.",
-                             max=passwords.MAX_LENGTH),
-        Weakness.PERSONAL: _("This password contains your name or e-mail address, which "
-                             "anyone who knows whose account it is would try first."),
-        Weakness.COMMON: _("This password is one of the most commonly used passwords, or "
-                           "close to one: those are the first that attackers try."),
-        Weakness.REPEATED: _("This password repeats a character or a group of characters "
-                             "(like “aaaa” or “abcabc”), which is quickly guessed."),
-        Weakness.SEQUENCE: _("This password is mostly a sequence (like “abcd” or “1234”), "
-                             "which is quickly guessed."),
-        Weakness.KEYBOARD: _("This password follows the keyboard (like “qwerty” or "
-                             "“asdfgh”), which is quickly guessed."),
-        Weakness.DATE: _("This password is mostly a date or a year, which is quickly "
-                         "guessed."),
-        Weakness.WORDS: _("This password is a common word or name with few changes, which "
-                          "is quickly guessed."),
-        Weakness.GUESSABLE: _("This password is too easy to guess."),
-    }[weakness]
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method=passwords.METHOD)
 
 
 class LoginForm(FlaskForm):
@@ -105,7 +68,7 @@ class PasswordChangeForm(FlaskForm):
         found = passwords.weakness(field.data or "",
                                    (current_user.email, current_user.name or ""))
         if found is not None:
-            raise ValidationError(weakness_message(found))
+            raise ValidationError(accounts.weakness_message(found))
         if field.data == self.current.data:
             raise ValidationError(_("The new password is the same as the current one."))
 
@@ -234,16 +197,17 @@ def change_password():
     form = PasswordChangeForm()
     status = 200
     if form.validate_on_submit():
-        user = db.session.get(User, current_user.id)
-        if check_password_hash(user.password_hash, form.current.data):
-            user.password_hash = hash_password(form.new.data, (user.email, user.name or ""))
-            db.session.commit()
+        try:
+            accounts.change_password(db.session, db.session.get(User, current_user.id),
+                                     form.current.data, form.new.data)
+        except accounts.AccountError as exc:
+            getattr(form, exc.field).errors.append(str(exc.message))
+        else:
             flash(_("Your password is changed."), "success")
             return redirect(url_for("assessments.index"), 303)
-        form.current.errors.append(_("That is not your current password."))
     if request.method == "POST":
         status = 422
-    return render_template("auth/password.html", form=form, min_length=MIN_PASSWORD_LENGTH,
+    return render_template("auth/password.html", form=form, min_length=passwords.MIN_LENGTH,
                            language=i18n.tag()), status
 
 

@@ -24,10 +24,10 @@ from . import answers as answer_store
 from . import backup as backups
 from . import evidence as evidence_files
 from . import pg_backup as pg_backups
-from .auth import hash_password
 from .extensions import db, migrate
 from .instrument import InstrumentError, load_path, shipped_paths
 from .models import Assessment, Instrument, Organisation, Role, User
+from .passwords import hash_password
 from .schema import SchemaError
 
 DEMO_PASSWORD = "demo-password-2026"

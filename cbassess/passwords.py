@@ -8,7 +8,8 @@ and e-mail address. A password it expects to take fewer than 10^8 guesses (its s
 under 3) is refused, with the reason of its weakest part.
 
 No Flask: the command line and the account page use the same rule; the command line says
-`Weakness` in English, the page in the reader's language (auth.weakness_message).
+`Weakness` in English, the page in the reader's language (accounts.weakness_message).
+Passwords are hashed here too (scrypt, memory-hard), after the rule is applied.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import threading
 from collections.abc import Iterable
 from enum import StrEnum
 
+from werkzeug.security import generate_password_hash
 from zxcvbn import zxcvbn
 
+METHOD = "scrypt"
 MIN_LENGTH = 12
 MAX_LENGTH = 1024
 GOOD_ENOUGH_SCORE = 3  # zxcvbn: "safely unguessable", about 10^8 guesses or more
@@ -91,3 +94,10 @@ def check(password: str, personal: Iterable[str] = ()) -> None:
     found = weakness(password, personal)
     if found is not None:
         raise WeakPassword(found)
+
+
+def hash_password(password: str, personal: Iterable[str] = ()) -> str:
+    """Hash with scrypt (memory-hard); raise WeakPassword for a short, common or otherwise
+    guessable password (`personal`: the person's e-mail address and name)."""
+    check(password, personal)
+    return generate_password_hash(password, method=METHOD)

@@ -15,10 +15,10 @@ import pytest
 from pypdf import PdfReader
 
 from cbassess import create_app
-from cbassess.auth import hash_password
 from cbassess.cli import import_instrument, init_db
 from cbassess.extensions import db
 from cbassess.models import Assessment, Instrument, Organisation, Role, User
+from cbassess.passwords import hash_password
 from tests.databases import BACKEND, Databases
 from tests.services import PostgresServer
 

@@ -10,9 +10,10 @@ import re
 import pytest
 from limits.errors import ConfigurationError
 
-from cbassess.auth import MIN_PASSWORD_LENGTH, hash_password
 from cbassess.extensions import db
 from cbassess.models import User
+from cbassess.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
+from cbassess.passwords import hash_password
 from tests.conftest import PASSWORD, Browser, csrf_from
 from tests.reliability_helpers import build_app
 

@@ -7,11 +7,12 @@ the page where a signed-in person changes their password.
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from cbassess import passwords
+from cbassess import accounts, passwords
 from cbassess.extensions import db
-from cbassess.models import User
+from cbassess.models import AuditEntry, User
 from tests.conftest import PASSWORD, csrf_from
 
 REFUSED = {
@@ -102,3 +103,16 @@ def test_the_page_states_the_rules_before_anything_is_typed(respondent):
     page = respondent.get("/account/password").text
     assert "At least 12 characters" in page
     assert 'aria-describedby="password-rules"' in page
+
+
+def test_changing_ones_password_ends_unused_links_and_is_on_record(app, respondent, client):
+    """A reset link asked for before the change (by anyone) must not undo it."""
+    with app.app_context():
+        user = db.session.query(User).filter_by(email="resp-a@example.org").one()
+        token = accounts.issue_link(db.session, None, user, accounts.Purpose.RESET)
+    assert client.get(f"/password/set/{token}").status_code == 200
+    assert _change(respondent, PASSWORD, "Lantern river 7 copper").status_code == 303
+    assert client.get(f"/password/set/{token}").status_code != 200
+    with app.app_context():
+        entry = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+        assert (entry.action, entry.target_label) == ("user.password_set", "resp-a@example.org")
