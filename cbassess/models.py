@@ -29,27 +29,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
+from .workflow import Role as Role  # stored in users.role; imported from here by the app
+from .workflow import Status
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class Role(StrEnum):
-    RESPONDENT = "respondent"
-    FACILITATOR = "facilitator"
-    ADMIN = "admin"
-
-
-class Status(StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    RETURNED = "returned"
-    VALIDATED = "validated"
-
-    @property
-    def editable_by_respondent(self) -> bool:
-        return self in (Status.DRAFT, Status.RETURNED)
 
 
 class Organisation(db.Model):

@@ -19,7 +19,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .models import Role, Status
+
+class Role(StrEnum):
+    """Who a user is; the models store it, the table below decides with it."""
+
+    RESPONDENT = "respondent"
+    FACILITATOR = "facilitator"
+    ADMIN = "admin"
+
+
+class Status(StrEnum):
+    """Where an assessment stands in the state machine below."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    VALIDATED = "validated"
+
+    @property
+    def editable_by_respondent(self) -> bool:
+        return self in (Status.DRAFT, Status.RETURNED)
 
 
 def N_(message: str) -> str:
