@@ -1,5 +1,5 @@
 # cbassess: `make run` starts the app with demo data; `make test` runs the whole suite, on
-# SQLite and then on a PostgreSQL server the tests start themselves.
+# SQLite and, beside it, on a PostgreSQL server the tests start themselves.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -51,8 +51,7 @@ run: $(STAMP) catalogues
 test: $(STAMP) catalogues
 	scripts/system-deps.sh test
 	$(BIN)/ruff check cbassess migrations tests benchmarks
-	$(BIN)/python -m pytest
-	CBASSESS_TEST_DATABASE=postgresql $(BIN)/python -m pytest
+	PYTHON=$(BIN)/python scripts/run-tests.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check cbassess migrations tests benchmarks
