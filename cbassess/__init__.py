@@ -18,7 +18,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 from . import sqlite_writes  # noqa: F401  (SQLite writers queue on a lock, see there)
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .extensions import babel, compress, csrf, db, limiter, login_manager, migrate
 from .url_params import DatabaseIdConverter
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -90,6 +90,20 @@ def create_app(test_config: dict | None = None) -> Flask:
         # The regional picture compares an administration with its region only when at
         # least this many administrations are in the group (nobody's answers revealed).
         REGIONAL_MINIMUM=5,
+        # The instrument (by key) that "Start a new assessment" preselects.
+        DEFAULT_INSTRUMENT="wco-cb-core-principles",
+        # Framework-dependent wording (tagline, sign_in_lead, footer, report_kicker), each a
+        # text or {language: text}; unset, the shipped customs wording (i18n.framework_text).
+        WORDING={},
+        # Where static files are copied under hashed names (default: instance/static).
+        STATIC_BUILD_PATH=None,
+        # Pages and fragments are compressed; replies under one packet (most autosaves)
+        # are not, as compressing them would save no round trip.
+        COMPRESS_MIN_SIZE=1400,
+        COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_BR_LEVEL=5,
+        COMPRESS_MIMETYPES=["text/html", "text/css", "text/csv", "application/json",
+                            "application/javascript", "text/javascript", "image/svg+xml"],
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -132,6 +146,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["LANGUAGES"] = i18n.discover_languages(i18n.translation_directories(app))
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
+    app.add_template_global(i18n.framework_text)
 
     from . import (
         account,
@@ -168,6 +183,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     security.init_app(app)
     cli.init_app(app)
+    compress.init_app(app)
+    _serve_static_files(app)
     app.wsgi_app = security.ClientAddress(app.wsgi_app, int(app.config["TRUSTED_PROXIES"]))
 
     @app.get("/healthz")
@@ -180,6 +197,32 @@ def create_app(test_config: dict | None = None) -> Flask:
         return jsonify(status="ok", database="ok")
 
     return app
+
+
+def _serve_static_files(app: Flask) -> None:
+    """Static files under content-hashed names, cached for a year and served compressed by
+    WhiteNoise (static_files.py); `url_for('static', …)` gives the hashed names."""
+    from . import static_files
+    from .security import CONTENT_SECURITY_POLICY
+
+    target = Path(app.config["STATIC_BUILD_PATH"] or Path(app.instance_path) / "static")
+    manifest = static_files.build(Path(app.static_folder), target)
+
+    @app.url_defaults
+    def hashed_static_name(endpoint: str, values: dict) -> None:
+        if endpoint == "static" and values.get("filename") in manifest:
+            values["filename"] = manifest[values["filename"]]
+
+    def headers(response_headers) -> None:  # what security.py sets on the app's replies
+        response_headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response_headers["X-Content-Type-Options"] = "nosniff"
+        response_headers["X-Frame-Options"] = "DENY"
+        response_headers["Referrer-Policy"] = "same-origin"
+        if app.config["ENV_NAME"] == "production" and app.config.get("HSTS"):
+            response_headers["Strict-Transport-Security"] = app.config["HSTS"]
+
+    app.wsgi_app = static_files.serve(app.wsgi_app, target,
+                                      app.static_url_path.strip("/") + "/", headers)
 
 
 def _ensure_secret_key(app: Flask) -> None:

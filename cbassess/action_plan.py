@@ -136,6 +136,7 @@ class PlannedAction:
     updated_by: str | None = None
     comments: tuple[Comment, ...] = ()
     target_set: bool = False  # a target was chosen (False: the default, one level up)
+    unsupported: bool = False  # the current level is claimed without the evidence it needs
 
     @property
     def key(self) -> str:
@@ -143,6 +144,8 @@ class PlannedAction:
 
     @property
     def gap(self) -> int:
+        """Steps up the scale from the level to the target: positions, whatever the levels'
+        scores (from 0.25 to 1 on a 0 / 0.25 / 0.5 / 1 scale is two steps)."""
         return max(self.target - self.level, 0)
 
     @property
@@ -186,34 +189,37 @@ def default_target(level: int, scale: Scale) -> int | None:
 def weakest_links(instrument: Instrument, levels: Mapping[str, AnswerValue]) -> frozenset[str]:
     """The indicators that hold their principle's weakest-link score down.
 
-    An indicator is its principle's weakest link when its level is the lowest rated level of
-    the principle and at least one other rated indicator of the principle stands higher (the
-    "+" case of the weakest-link method): raising it raises the principle's score. When all
-    rated indicators of a principle share one level, none is singled out.
+    An indicator is its principle's weakest link when its level's score is the lowest of
+    the principle's rated indicators and at least one other rated indicator scores higher
+    (the "+" case of the weakest-link method): raising it raises the principle's score.
+    When all rated indicators of a principle score the same, none is singled out.
     """
     keys: set[str] = set()
     for principle in instrument.principles:
-        rated = {i.key: levels[i.key].level for i in principle.indicators
+        rated = {i.key: instrument.scale.score_of(levels[i.key].level)  # type: ignore[arg-type]
+                 for i in principle.indicators
                  if i.key in levels and not levels[i.key].not_applicable
                  and levels[i.key].level is not None}
         if not rated:
             continue
         lowest = min(rated.values())
-        if any(level > lowest for level in rated.values()):
-            keys.update(key for key, level in rated.items() if level == lowest)
+        if any(score > lowest for score in rated.values()):
+            keys.update(key for key, score in rated.items() if score == lowest)
     return frozenset(keys)
 
 
-def suggested_priority(gap: int, weakest_link: bool) -> Priority:
-    """The priority suggested for an action, from the gap and the weakest link.
+def suggested_priority(gap: int, weakest_link: bool, unsupported: bool = False) -> Priority:
+    """The priority suggested for an action, from the gap, the weakest link and the evidence.
 
     High: the indicator is its principle's weakest link, or the target is three levels or
-    more above the current level. Medium: a gap of two levels. Low: a gap of one level.
-    Anyone editing the plan may set another priority; the suggestion stays visible.
+    more above the current level. Medium: a gap of two levels, or a current level claimed
+    without the evidence it needs (the level is not shown yet, so the real gap may be
+    larger). Low: a gap of one level. Gaps count steps up the scale, not scores. Anyone
+    editing the plan may set another priority; the suggestion stays visible.
     """
     if weakest_link or gap >= 3:
         return Priority.HIGH
-    if gap == 2:
+    if gap == 2 or unsupported:
         return Priority.MEDIUM
     return Priority.LOW
 
@@ -243,7 +249,9 @@ def build_plan(instrument: Instrument, levels: Mapping[str, AnswerValue],
     below the top of the scale (the default target is one level up) or has a saved action
     (shown even once its target is reached, so finished work stays on the record).
     Unanswered and "not applicable" indicators have no action; the plan counts the
-    unanswered ones so the page can say so. A saved target replaces the default one.
+    unanswered ones so the page can say so. A saved target replaces the default one. An
+    action whose current level is an unsupported claim says so (and its suggested priority
+    is at least medium); targets stay levels of the scale, whatever their scores.
     """
     weak = weakest_links(instrument, levels)
     comments = comments or {}
@@ -266,7 +274,7 @@ def build_plan(instrument: Instrument, levels: Mapping[str, AnswerValue],
             if saved is None and target <= level:
                 continue
             gap = max(target - level, 0)
-            suggestion = suggested_priority(gap, indicator.key in weak)
+            suggestion = suggested_priority(gap, indicator.key in weak, answer.unsupported)
             status = ActionStatus(saved.status) if saved else ActionStatus.NOT_STARTED
             due = saved.due_date if saved else None
             planned.append(PlannedAction(
@@ -284,6 +292,7 @@ def build_plan(instrument: Instrument, levels: Mapping[str, AnswerValue],
                 updated_by=saved.updated_by if saved else None,
                 comments=tuple(comments.get(indicator.key, ())),
                 target_set=bool(saved and saved.target_level is not None),
+                unsupported=answer.unsupported,
             ))
         groups.append(PrincipleActions(principle, tuple(planned)))
     return Plan(tuple(groups), tuple(not_rated))

@@ -21,7 +21,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from .action_plan import ActionInput, Comment, StoredAction, action_values
-from .answers import insert_missing, lock_assessment
+from .answers import insert_missing, is_unsupported, lock_assessment
+from .evidence import indicators_with_files
+from .instrument import Instrument
 from .models import Action, ActionComment, ActionRevision, Answer, Assessment
 from .scoring import AnswerValue
 
@@ -54,12 +56,23 @@ def _as_date(value) -> date | None:
     return value.date() if isinstance(value, datetime) else value
 
 
-def answer_levels(session: Session, assessment_id: int) -> dict[str, AnswerValue]:
-    """Each answered indicator's level or "not applicable", in one narrow query."""
+def answer_levels(session: Session, assessment_id: int,
+                  instrument: Instrument) -> dict[str, AnswerValue]:
+    """Each answered indicator's level or "not applicable", and whether the level is a
+    claim without the evidence it needs (answers.is_unsupported: text or a file), in two
+    narrow queries."""
     rows = session.execute(
-        select(Answer.indicator_key, Answer.level, Answer.not_applicable)
+        select(Answer.indicator_key, Answer.level, Answer.not_applicable, Answer.evidence)
         .where(Answer.assessment_id == assessment_id))
-    return {key: AnswerValue(level, bool(na)) for key, level, na in rows}
+    with_files = indicators_with_files(session, assessment_id)
+    levels = {}
+    for row in rows:
+        indicator = instrument.indicator(row.indicator_key)
+        levels[row.indicator_key] = AnswerValue(
+            row.level, bool(row.not_applicable),
+            indicator is not None and is_unsupported(indicator, row,
+                                                     row.indicator_key in with_files))
+    return levels
 
 
 def load_actions(session: Session, assessment_id: int) -> dict[str, StoredAction]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from . import answers as answer_store
 from . import reviews, scoring
-from .evidence import current_files, every_file, files_by_indicator
+from .evidence import current_files, every_file, files_by_indicator, indicators_with_files
 from .extensions import db, limiter
 from .instrument import Indicator, Principle
 from .instrument import Instrument as InstrumentSpec
@@ -26,6 +26,7 @@ from .models import Answer, AnswerRevision, Assessment
 from .pages import (
     edit_count,
     editable,
+    files_of,
     input_error,
     language,
     load_answers,
@@ -66,6 +67,8 @@ class AnswerView:
     evidence: str = ""
     note: str = ""
     version: int = 0
+    evidence_kind: str = ""
+    confidence: str = ""
     answer: Answer | None = None
     error_field: str | None = None
     error: str | None = None
@@ -77,7 +80,8 @@ class AnswerView:
             return cls()
         level = "na" if answer.not_applicable else (
             "" if answer.level is None else str(answer.level))
-        return cls(level, answer.evidence, answer.note, answer.version, answer)
+        return cls(level, answer.evidence, answer.note, answer.version,
+                   answer.evidence_kind or "", answer.confidence or "", answer)
 
     @classmethod
     def posted(cls, key: str, form, answer: Answer | None) -> AnswerView:
@@ -85,6 +89,8 @@ class AnswerView:
         view.level = form.get(answer_store.field_name(key, "level"), "")
         view.evidence = form.get(answer_store.field_name(key, "evidence"), "")
         view.note = form.get(answer_store.field_name(key, "note"), "")
+        view.evidence_kind = form.get(answer_store.field_name(key, "evidence_kind"), "")
+        view.confidence = form.get(answer_store.field_name(key, "confidence"), "")
         return view
 
 
@@ -118,8 +124,9 @@ def _principle_context(assessment: Assessment, instrument: InstrumentSpec, princ
     previous, following = _neighbours(instrument, principle)
     return dict(
         assessment=assessment, instrument=instrument, principle=principle, views=views,
-        scores=scores_of(instrument, answers), previous=previous, following=following,
-        language=language(), editable=editable(assessment), edits=edit_count(answers),
+        scores=scores_of(instrument, answers, files_of(assessment.id)), previous=previous,
+        following=following, language=language(), editable=editable(assessment),
+        edits=edit_count(answers),
         evidence_files=files_by_indicator(current_files(
             db.session, assessment.id, [i.key for i in principle.indicators])),
         threads=reviews.threads_of(db.session, assessment.id), reviewer=False, detached=True,
@@ -217,8 +224,10 @@ def indicator_fragment(assessment_id: int, key: str):
     if not request.headers.get("HX-Request"):
         return redirect(url_for("answering.principle_page", assessment_id=assessment.id,
                                 key=indicator.principle_key, _anchor=f"ind-{key}"))
+    has_files = key in indicators_with_files(db.session, assessment.id, [key])
     return render_template("walk/_indicator.html", assessment=assessment, instrument=instrument,
                            indicator=indicator, view=AnswerView.of(answer),
+                           unsupported=answer_store.is_unsupported(indicator, answer, has_files),
                            editable=editable(assessment), language=language())
 
 
@@ -272,13 +281,16 @@ def _autosave_reply(indicator: Indicator, state: str, message: str | None, statu
                                 key=indicator.principle_key, _anchor=f"ind-{indicator.key}"),
                         303)
     progress = edits = None
+    unsupported = state == "saved" and answer is not None and answer_store.is_unsupported(
+        indicator, answer, indicator.key in indicators_with_files(
+            db.session, context["assessment"].id, [indicator.key]))
     if states is not None:  # as the save left them: no need to read them again
         progress, edits = scoring.progress(context["instrument"], states), edit_count(states)
     stepper = progress is not None and progress.answered != answered_before
     return render_template(
         "walk/_autosave.html", indicator=indicator, indicator_key=indicator.key, state=state,
         message=message, answer=answer, saved_by=saved_by, field=field, scores=progress,
-        edits=edits, stepper=stepper,
+        edits=edits, stepper=stepper, unsupported=unsupported,
         principle=context["instrument"].principle(indicator.principle_key), **context,
     ), status, {"X-Field-Error": field} if field else {}  # app.js sets aria-invalid on it
 

@@ -25,7 +25,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from .instrument import Instrument
+from .instrument import ANSWER_FIELDS, Indicator, Instrument
 from .models import Answer, AnswerRevision, Assessment, Status
 from .sqlite_writes import hold_write_lock
 from .text_policy import TextRefused, clean, is_blank, refused_characters
@@ -33,7 +33,8 @@ from .text_policy import TextRefused, clean, is_blank, refused_characters
 EVIDENCE_LIMIT = 20_000
 NOTE_LIMIT = 4_000
 NOT_APPLICABLE = "na"
-ANSWER_PARTS = ("level", "evidence", "note", "version")  # the form fields of one answer
+ANSWER_PARTS = ("level", "evidence", "note", "version", "evidence_kind", "confidence")
+# (the form fields of one answer)
 
 
 def N_(message: str) -> str:
@@ -68,6 +69,8 @@ class AnswerInput:
     evidence: str
     note: str
     expected_version: int | None
+    evidence_kind: str | None = None
+    confidence: str | None = None
 
     def as_dict(self) -> dict:
         return values_of(self)
@@ -92,7 +95,30 @@ class EditConflict(Exception):
 def values_of(answer: AnswerInput | StoredAnswer | Answer) -> dict:
     """What an answer says, as compared between saves and kept in its history."""
     return {"level": answer.level, "not_applicable": answer.not_applicable,
-            "evidence": answer.evidence, "note": answer.note}
+            "evidence": answer.evidence, "note": answer.note,
+            "evidence_kind": answer.evidence_kind, "confidence": answer.confidence}
+
+
+def has_evidence(answer, has_files: bool = False) -> bool:
+    """Whether an answer is backed by evidence: at least one attached file (`has_files`,
+    from evidence.indicators_with_files), or written evidence that is not blank
+    (text_policy.is_blank: spaces and invisible characters are not evidence).
+
+    The one place that says what counts as evidence.
+    """
+    return has_files or (answer is not None and not is_blank(answer.evidence or ""))
+
+
+def is_unsupported(indicator: Indicator, answer, has_files: bool = False) -> bool:
+    """A claim at or above the indicator's evidence threshold with no evidence behind it
+    (no text, no file).
+
+    Saved like any answer, but marked on the page, counted on the overview, listed before
+    submitting, flagged in the results, the review and the report, and never shown as a
+    strength.
+    """
+    return (answer is not None and not answer.not_applicable
+            and indicator.needs_evidence(answer.level) and not has_evidence(answer, has_files))
 
 
 def field_name(indicator_key: str, part: str) -> str:
@@ -149,9 +175,27 @@ def parse_answer(instrument: Instrument, indicator_key: str,
         raise AnswerInputError(indicator_key, "evidence",
                                N_("“Not applicable” needs a written justification in the "
                                   "evidence field."))
+    optional = {name: _optional_field(instrument, indicator_key, name, form)
+                for name in ANSWER_FIELDS}
     expected_version = parse_version(indicator_key, "version",
                                      form.get(field_name(indicator_key, "version")))
-    return AnswerInput(indicator_key, level, not_applicable, evidence, note, expected_version)
+    return AnswerInput(indicator_key, level, not_applicable, evidence, note, expected_version,
+                       **optional)
+
+
+def _optional_field(instrument: Instrument, indicator_key: str, name: str,
+                    form: Mapping[str, str]) -> str | None:
+    """One of the instrument's optional fields (kind of evidence, confidence), or None."""
+    raw = (form.get(field_name(indicator_key, name)) or "").strip()
+    if not raw:
+        return None
+    if name not in instrument.answer_fields:
+        raise AnswerInputError(indicator_key, name,
+                               N_("This instrument does not ask for this field."))
+    if raw not in ANSWER_FIELDS[name]:
+        raise AnswerInputError(indicator_key, name, N_("The value must be one of %(values)s."),
+                               values=", ".join(ANSWER_FIELDS[name]))
+    return raw
 
 
 def parse_level(instrument: Instrument, indicator_key: str, field: str,
@@ -209,6 +253,7 @@ _CURRENT = (
            _answers.c.not_applicable, _answers.c.version,
            case((_answers.c.indicator_key.in_(_SAVING), _answers.c.evidence)).label("evidence"),
            case((_answers.c.indicator_key.in_(_SAVING), _answers.c.note)).label("note"),
+           _answers.c.evidence_kind, _answers.c.confidence,
            _answers.c.updated_at, _answers.c.updated_by_id)
     .select_from(_assessments)
     .outerjoin(_answers, _answers.c.assessment_id == _assessments.c.id)
@@ -267,6 +312,8 @@ class StoredAnswer:
     version: int
     updated_at: datetime | None
     updated_by_id: int | None
+    evidence_kind: str | None = None
+    confidence: str | None = None
 
     @property
     def answered(self) -> bool:
@@ -332,7 +379,8 @@ def _current(connection: Connection, assessment_id: int, keys: list[str]) \
         if row.evidence is not None:
             saving[row.indicator_key] = StoredAnswer(
                 row.id, row.indicator_key, row.level, row.not_applicable, row.evidence,
-                row.note, row.version, row.updated_at, row.updated_by_id)
+                row.note, row.version, row.updated_at, row.updated_by_id,
+                row.evidence_kind, row.confidence)
     return saving, states
 
 
@@ -390,7 +438,8 @@ def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerIn
                     "before": answer.as_dict(), "after": item.as_dict()})
                 stored[item.indicator_key] = StoredAnswer(
                     answer.id, answer.indicator_key, item.level, item.not_applicable,
-                    item.evidence, item.note, version, now, user_id)
+                    item.evidence, item.note, version, now, user_id,
+                    item.evidence_kind, item.confidence)
                 states[item.indicator_key] = AnswerState(item.level, item.not_applicable,
                                                          version)
             # One row is the usual autosave: a plain execute is cheaper than executemany.

@@ -21,6 +21,8 @@ from .models import Assessment, Instrument, Role, Status, User, facilitator_assi
 from .pages import (
     ONE_MESSAGE,
     editable,
+    files_of,
+    first_unanswered,
     input_error,
     language,
     load_answers,
@@ -80,13 +82,19 @@ def index():
 
 
 def _instrument_choices() -> list[Instrument]:
-    """The newest version of each imported instrument that is not retired."""
+    """The newest version of each imported instrument that is not retired, the
+    installation's default first.
+
+    The default is a setting (DEFAULT_INSTRUMENT, an instrument key), so importing another
+    instrument never changes what everyone's form preselects.
+    """
     rows = db.session.scalars(select(Instrument).where(Instrument.retired_at.is_(None))
                               .order_by(Instrument.key, Instrument.imported_at.desc()))
     newest: dict[str, Instrument] = {}
     for row in rows:
         newest.setdefault(row.key, row)
-    return list(newest.values())
+    default = current_app.config.get("DEFAULT_INSTRUMENT")
+    return sorted(newest.values(), key=lambda row: row.key != default)
 
 
 @bp.post("/assessments")
@@ -157,8 +165,9 @@ def _overview_with(assessment: Assessment, instrument: InstrumentSpec,
             actions[action] = refusal_text(outcome) if isinstance(outcome, Refusal) else None
     return render_template(
         "walk/overview.html", assessment=assessment, instrument=instrument,
-        scores=scores_of(instrument, answers), language=language(),
+        scores=scores_of(instrument, answers, files_of(assessment.id)), language=language(),
         editable=editable(assessment), missing=missing,
+        next_unanswered=first_unanswered(instrument, answers),
         events=transitions.events_of(db.session, assessment.id),
         open_queries=transitions.open_query_counts(db.session, [assessment.id])
         .get(assessment.id, 0),
@@ -191,13 +200,11 @@ def submit(assessment_id: int):
     instrument = instrument_of(assessment)
     if request.method != "POST":
         answers = load_answers(assessment.id)
-        without_evidence = [i for i in instrument.indicators
-                            if i.key in answers and answers[i.key].level is not None
-                            and not answers[i.key].evidence.strip()]
+        scores = scores_of(instrument, answers, files_of(assessment.id))
         return render_template(
             "walk/submit.html", assessment=assessment, instrument=instrument,
-            language=language(), editable=editable(assessment),
-            missing=unanswered(instrument, answers), without_evidence=without_evidence,
+            language=language(), editable=editable(assessment), scores=scores,
+            missing=unanswered(instrument, answers),
             reviewers=_reviewers_of(assessment), answers=answers,
             open_queries=transitions.open_query_counts(db.session, [assessment.id])
             .get(assessment.id, 0))

@@ -23,12 +23,14 @@ from flask import (
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import evidence
+from .answers import is_unsupported
 from .evidence_store import ACCEPT_ATTRIBUTE, ACCEPTED, FileRefused, Refusal, content_disposition
 from .extensions import db
-from .models import Assessment, EvidenceFile
+from .models import Answer, Assessment, EvidenceFile
 from .permissions import assessment_or_404, can_answer, instrument_of
 
 bp = Blueprint("attachments", __name__)
@@ -117,6 +119,15 @@ def _files_region(assessment: Assessment, key: str, editable: bool, **extra) -> 
                 **extra)
 
 
+def _claim(assessment: Assessment, indicator, files: list) -> dict:
+    """Whether the answer is an unsupported claim now that its files changed (an attached
+    file is evidence: answers.has_evidence), for the reply to update the mark in place."""
+    answer = db.session.scalar(select(Answer).where(Answer.assessment_id == assessment.id,
+                                                    Answer.indicator_key == indicator.key))
+    return dict(indicator=indicator, claim_level=answer.level if answer else None,
+                unsupported=is_unsupported(indicator, answer, bool(files)))
+
+
 def _back_to(assessment: Assessment, indicator) -> str:
     return url_for("answering.principle_page", assessment_id=assessment.id,
                    key=indicator.principle_key,
@@ -201,6 +212,7 @@ def upload(assessment_id: int, key: str):
                            "%(num)d files attached to %(key)s.", len(kept), key=key), "success")
         return redirect(_back_to(assessment, indicator), 303)
     context = _files_region(assessment, key, _editable(assessment), oob=True)
+    context.update(_claim(assessment, indicator, context["files"]))
     return render_template("attachments/_upload_reply.html", message=message,
                            attached=[] if message else kept, **context), status
 
@@ -230,7 +242,8 @@ def remove(assessment_id: int, file_id: int):
         return redirect(_back_to(assessment, indicator), 303)
     context = _files_region(assessment, row.indicator_key, _editable(assessment),
                             notice=notice, notice_error=bool(message))
-    return render_template("attachments/_files.html", **context), status
+    claim = _claim(assessment, indicator, context["files"])
+    return render_template("attachments/_remove_reply.html", claim=claim, **context), status
 
 
 @bp.get("/assessments/<int:assessment_id>/files/<int:file_id>")

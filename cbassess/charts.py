@@ -8,6 +8,7 @@ from Flask.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
@@ -21,7 +22,7 @@ _SPOKE = 'stroke="#c9d1db" stroke-width="1"'
 _COMPARISON = 'fill="none" stroke="#9a5b00" stroke-width="2" stroke-dasharray="6 4"'
 _SCORE = 'fill="#0b3a5d" fill-opacity="0.22" stroke="#0b3a5d" stroke-width="2.5"'
 _DOT = 'fill="#0b3a5d"'
-_LABEL = 'font-size="15" fill="#1b2430"'
+_LABEL = 'fill="#1b2430" font-family="DejaVu Sans, sans-serif"'
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,12 @@ class Point:
 
 @dataclass(frozen=True)
 class RadarAxis:
-    """One spoke: its label and the value drawn on it (None when it has no score yet)."""
+    """One spoke: its label, the value drawn on it (None when it has no score yet) and an
+    abbreviation for when full labels do not fit (a principle's key, say)."""
 
     label: str
     value: float | None
+    short: str | None = None
 
 
 def axis_angle(index: int, count: int) -> float:
@@ -84,34 +87,175 @@ def _wrap(label: str, width: int = 18) -> list[str]:
     return lines or [""]
 
 
-def radar_svg(
-    axes: Sequence[RadarAxis],
-    levels: Sequence[int],
-    title: str,
-    size: int = 420,
-    comparison: Sequence[float | None] | None = None,
-) -> str:
-    """An accessible SVG radar chart: rings per scale level, spokes, labels, score polygon.
+def _tick(value: float) -> str:
+    return f"{round(value, 3):g}"
 
-    `levels` are the scale's values (the rings); `comparison`, when given, draws a second
-    dashed polygon (a previous round, say) under the first. The SVG has role="img" and a
-    <title>; pages also print the same figures as a table.
+
+# Label metrics, in units of the font size: generous for DejaVu Sans (the PDF's font and
+# Debian's default sans-serif), so a box computed here holds the text as drawn.
+_ASCENT, _DESCENT, _LINE = 0.95, 0.25, 1.2
+FULL_FONT, SHORT_FONT = 15, 22
+SHORT_LIMIT = 6  # an axis's own abbreviation is used when every one is at most this long
+_GAP, _PAD, _SPACING = 14, 8, 4
+
+
+def text_width(line: str, font_size: float) -> float:
+    """A safe estimate of a line's drawn width: wide for capitals and digits, a full em
+    for East Asian wide characters."""
+    width = 0.0
+    for char in line:
+        if unicodedata.east_asian_width(char) in ("W", "F"):
+            width += 1.0
+        elif char.isupper() or char.isdigit() or char in "MWmw@%":
+            width += 0.78
+        elif char in " .,:;'!|il":
+            width += 0.36
+        else:
+            width += 0.64
+    return width * font_size
+
+
+@dataclass(frozen=True)
+class Box:
+    """A label's extent, in the chart's coordinates."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+    def overlaps(self, other: Box, spacing: float = 0.0) -> bool:
+        return not (self.right + spacing <= other.left or other.right + spacing <= self.left
+                    or self.bottom + spacing <= other.top or other.bottom + spacing <= self.top)
+
+    def shifted(self, dx: float, dy: float) -> Box:
+        return Box(self.left + dx, self.top + dy, self.right + dx, self.bottom + dy)
+
+
+@dataclass(frozen=True)
+class RadarLabel:
+    lines: tuple[str, ...]
+    x: float
+    first_baseline: float
+    anchor: str
+    font_size: float
+    box: Box
+
+
+@dataclass(frozen=True)
+class RadarLayout:
+    """Where everything goes: the canvas, the circle and each axis label with its box."""
+
+    width: float
+    height: float
+    center: Point
+    radius: float
+    labels: tuple[RadarLabel, ...]
+    abbreviated: bool
+
+
+def short_labels(axes: Sequence[RadarAxis]) -> list[str]:
+    """What the spokes say when full titles do not fit: the axes' own abbreviations (a
+    principle's key, say) when all are short, otherwise their numbers."""
+    shorts = [axis.short for axis in axes]
+    if all(short and len(short) <= SHORT_LIMIT for short in shorts):
+        return [str(short) for short in shorts]
+    return [str(n) for n in range(1, len(axes) + 1)]
+
+
+def _place(lines: list[str], index: int, count: int, radius: float, font: float) -> RadarLabel:
+    """A label just outside the rim, anchored away from the circle, centred on its spoke
+    (relative to the circle's centre at 0, 0)."""
+    angle = axis_angle(index, count)
+    cos, sin = math.cos(angle), math.sin(angle)
+    x, y = (radius + _GAP) * cos, (radius + _GAP) * sin
+    width = max(text_width(line, font) for line in lines)
+    height = (len(lines) - 1) * _LINE * font + (_ASCENT + _DESCENT) * font
+    anchor = "middle" if abs(cos) < 0.3 else ("start" if cos > 0 else "end")
+    left = {"start": x, "end": x - width, "middle": x - width / 2}[anchor]
+    if sin < -0.3:
+        top = y - height
+    elif sin > 0.3:
+        top = y
+    else:
+        top = y - height / 2
+    box = Box(left, top, left + width, top + height)
+    return RadarLabel(tuple(lines), round(x, 2), round(top + _ASCENT * font, 2), anchor, font,
+                      box)
+
+
+def _collide(labels: Sequence[RadarLabel]) -> bool:
+    return any(a.box.overlaps(b.box, _SPACING)
+               for n, a in enumerate(labels) for b in labels[n + 1:])
+
+
+def radar_layout(axes: Sequence[RadarAxis], size: int = 420, abbreviate: bool = False) \
+        -> RadarLayout:
+    """Lay the chart out so that no label is clipped and no two labels overlap.
+
+    Full titles, wrapped, when they fit side by side (at most eight axes); otherwise, or
+    when `abbreviate` asks for it, each spoke carries a short label (see `short_labels`)
+    and the page prints the key. The canvas grows to hold every label, with the circle at
+    its centre.
     """
     count = len(axes)
     if not MIN_AXES <= count <= MAX_AXES:
         raise ValueError(f"a radar chart needs {MIN_AXES} to {MAX_AXES} axes, not {count}")
+    radius = size / 2 - 10
+    labels: list[RadarLabel] = []
+    abbreviated = abbreviate or count > 8
+    if not abbreviated:
+        width = 18 if count <= 6 else 14
+        labels = [_place(_wrap(axis.label, width), i, count, radius, FULL_FONT)
+                  for i, axis in enumerate(axes)]
+        abbreviated = _collide(labels)
+    if abbreviated:
+        labels = [_place([short], i, count, radius, SHORT_FONT)
+                  for i, short in enumerate(short_labels(axes))]
+        if _collide(labels):  # only with very long abbreviations: fall back to numbers
+            labels = [_place([str(i + 1)], i, count, radius, SHORT_FONT) for i in range(count)]
+    half_width = math.ceil(_PAD + max(
+        [radius] + [max(-label.box.left, label.box.right) for label in labels]))
+    half_height = math.ceil(_PAD + max(
+        [radius] + [max(-label.box.top, label.box.bottom) for label in labels]))
+    placed = tuple(
+        RadarLabel(label.lines, round(label.x + half_width, 2),
+                   round(label.first_baseline + half_height, 2), label.anchor,
+                   label.font_size, label.box.shifted(half_width, half_height))
+        for label in labels
+    )
+    return RadarLayout(2 * half_width, 2 * half_height, Point(half_width, half_height), radius,
+                       placed, abbreviated)
+
+
+def radar_svg(
+    axes: Sequence[RadarAxis],
+    levels: Sequence[float],
+    title: str,
+    size: int = 420,
+    comparison: Sequence[float | None] | None = None,
+    abbreviate: bool = False,
+    tick_text: Callable[[float], str] = _tick,
+) -> str:
+    """An accessible SVG radar chart: rings per scale level, spokes, labels, score polygon.
+
+    `levels` are the scale's scores (the rings); `comparison`, when given, draws a second
+    dashed polygon (a previous round, say) under the first. The SVG has role="img" and a
+    <title>; pages also print the same figures as a table, and the key of the short
+    labels when the layout uses them (`radar_layout`).
+    """
+    layout = radar_layout(axes, size, abbreviate)
+    count = len(axes)
     minimum, maximum = min(levels), max(levels)
     if maximum <= minimum:
         raise ValueError("the scale's maximum must be above its minimum")
-    margin = 110
-    width = size + 2 * margin
-    height = size + 2 * 40
-    center = Point(width / 2, height / 2)
-    radius = size / 2 - 10
+    center, radius = layout.center, layout.radius
+    variant = "short" if layout.abbreviated else "full"
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="radar" viewBox="0 0 {width:g} '
-        f'{height:g}" role="img" aria-labelledby="radar-title">',
-        f'<title id="radar-title">{escape(title)}</title>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="radar radar--{variant}" '
+        f'viewBox="0 0 {layout.width:g} {layout.height:g}" role="img" '
+        f'aria-labelledby="radar-title-{variant}">',
+        f'<title id="radar-title-{variant}">{escape(title)}</title>',
     ]
     for level in levels:
         fraction = (level - minimum) / (maximum - minimum)
@@ -119,8 +263,10 @@ def radar_svg(
         if fraction > 0:
             parts.append(f'<polygon class="radar-ring" points="{_points(ring)}" {_RING}/>')
         edge = radar_point(center, radius, 0, count, fraction)
+        # Just inside the ring, beside the upward spoke: never where an axis label goes.
         parts.append(
-            f'<text class="radar-tick" x="{edge.x + 4:g}" y="{edge.y - 2:g}" {_TICK}>{level}</text>'
+            f'<text class="radar-tick" x="{edge.x + 4:g}" y="{edge.y + 12:g}" {_TICK}>'
+            f'{escape(tick_text(level))}</text>'
         )
     for i in range(count):
         end = radar_point(center, radius, i, count, 1.0)
@@ -141,23 +287,17 @@ def radar_svg(
         parts.append(
             f'<circle class="radar-dot" cx="{point.x:g}" cy="{point.y:g}" r="4" {_DOT}/>'
         )
-    for i, axis in enumerate(axes):
-        anchor_point = radar_point(center, radius + 14, i, count, 1.0)
-        cos = math.cos(axis_angle(i, count))
-        anchor = "middle" if abs(cos) < 0.3 else ("start" if cos > 0 else "end")
-        lines = _wrap(axis.label)
-        sin = math.sin(axis_angle(i, count))
-        first_y = anchor_point.y - (len(lines) - 1) * 17 if sin < -0.3 else anchor_point.y
-        if abs(sin) <= 0.3:
-            first_y = anchor_point.y - (len(lines) - 1) * 7.5 + 4
-        elif sin > 0.3:
-            first_y = anchor_point.y + 10
+    for label, axis in zip(layout.labels, axes, strict=True):
+        line_height = round(_LINE * label.font_size, 2)
         parts.append(
-            f'<text class="radar-label" x="{anchor_point.x:g}" y="{first_y:g}" '
-            f'text-anchor={quoteattr(anchor)} {_LABEL}>'
+            f'<text class="radar-label" x="{label.x:g}" y="{label.first_baseline:g}" '
+            f'text-anchor={quoteattr(label.anchor)} font-size="{label.font_size:g}" '
+            f'{_LABEL}>'
+            + (f'<title>{escape(axis.label)}</title>' if layout.abbreviated else "")
             + "".join(
-                f'<tspan x="{anchor_point.x:g}" dy="{0 if n == 0 else 17}">{escape(line)}</tspan>'
-                for n, line in enumerate(lines)
+                f'<tspan x="{label.x:g}" dy="{0 if n == 0 else line_height:g}">'
+                f'{escape(line)}</tspan>'
+                for n, line in enumerate(label.lines)
             )
             + "</text>"
         )
@@ -181,10 +321,12 @@ _BAR_LABEL = 'font-size="13" fill="#1b2430"'
 _BAR_VALUE = 'font-size="12" fill="#1b2430"'
 
 
-def bar_svg(bars: Sequence[Bar], levels: Sequence[int], title: str,
+def bar_svg(bars: Sequence[Bar], levels: Sequence[float], title: str,
             comparison_label: str | None = None, width: int = 640,
-            value_text: Callable[[float], str] = lambda value: f"{value:.2f}") -> str:
-    """An accessible horizontal bar chart of one value per row on the scale `levels`.
+            value_text: Callable[[float], str] = lambda value: f"{value:.2f}",
+            tick_text: Callable[[float], str] = _tick) -> str:
+    """An accessible horizontal bar chart of one value per row on the scale `levels` (the
+    scale's scores: a grid line at each).
 
     The SVG has role="img" and a <title> (`title`, which should carry the figures: a PDF
     reader gives it as the chart's text alternative); each bar is labelled with its value,
@@ -213,7 +355,7 @@ def bar_svg(bars: Sequence[Bar], levels: Sequence[int], title: str,
         parts.append(f'<line x1="{x:g}" y1="{top - 6}" x2="{x:g}" y2="{height - 8}" '
                      f'{_SPOKE}/>')
         parts.append(f'<text x="{x:g}" y="{top - 10}" text-anchor="middle" {_TICK}>'
-                     f'{level}</text>')
+                     f'{escape(tick_text(level))}</text>')
     for index, bar in enumerate(bars):
         y = top + index * row
         lines = _wrap(bar.label, 30)[:2]

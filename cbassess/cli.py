@@ -227,8 +227,10 @@ def instrument_check(path: str) -> None:
     except InstrumentError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"OK: {spec.key} {spec.version} — {spec.title.get()}")
+    scores = (f" scored {', '.join(f'{x:g}' for x in spec.scale.scores)}"
+              if spec.scale.has_own_scores else "")
     click.echo(f"  {len(spec.principles)} principles, {len(spec.indicators)} indicators, "
-               f"levels {spec.scale.minimum}–{spec.scale.maximum}"
+               f"levels {spec.scale.minimum}–{spec.scale.maximum}{scores}"
                f"{', not applicable allowed' if spec.scale.not_applicable_allowed else ''}")
     click.echo(f"  sha256 {spec.content_hash}")
     if spec.declared_languages is not None:

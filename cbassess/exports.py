@@ -24,7 +24,7 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import quote
@@ -35,6 +35,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from .action_plan import Plan
+from .answers import is_unsupported
 from .instrument import Instrument
 from .scoring import Scores
 
@@ -111,7 +112,8 @@ def content_disposition(disposition: str, stem: str, extension: str) -> str:
 
 
 ANSWER_COLUMNS = ("principle_key", "indicator_key", "question", "level", "level_label",
-                  "not_applicable", "evidence", "note", "saved_by", "saved_at")
+                  "score", "not_applicable", "unsupported", "evidence", "evidence_kind",
+                  "confidence", "note", "saved_by", "saved_at")
 # A facilitator's review of each indicator, beside the answer (review_rows).
 REVIEW_COLUMNS = ("validated_level", "validated_not_applicable", "review_state", "finding")
 ACTION_COLUMNS = ("principle_key", "indicator_key", "question", "level", "target",
@@ -120,14 +122,17 @@ ACTION_COLUMNS = ("principle_key", "indicator_key", "question", "level", "target
 WRAPPED = {"question", "evidence", "note", "description", "progress_note"}
 
 
-def answer_rows(instrument: Instrument, answers: Mapping, language: str) -> list[dict]:
-    """One row per indicator in the instrument's order: the level, its label, evidence,
-    note, who saved it and when. `answers` maps keys to objects read like an Answer."""
+def answer_rows(instrument: Instrument, answers: Mapping, language: str,
+                with_files: Collection[str] = ()) -> list[dict]:
+    """One row per indicator in the instrument's order: the level, its label and the score
+    it counts for, whether it is an unsupported claim (`with_files`: the indicators whose
+    answers have files, which count as evidence), evidence with its kind, confidence, note,
+    who saved it and when. `answers` maps keys to objects read like an Answer."""
     rows = []
     for principle in instrument.principles:
         for indicator in principle.indicators:
             answer = answers.get(indicator.key)
-            level = answer.level if answer else None
+            level = answer.level if answer and not answer.not_applicable else None
             rows.append({
                 "principle_key": principle.key,
                 "principle": principle.title.get(language),
@@ -139,8 +144,12 @@ def answer_rows(instrument: Instrument, answers: Mapping, language: str) -> list
                 "descriptor": (indicator.descriptors[level].get(language)
                                if level is not None and level in indicator.descriptors
                                else None),
+                "score": instrument.scale.score_of(level) if level is not None else None,
                 "not_applicable": bool(answer and answer.not_applicable),
+                "unsupported": is_unsupported(indicator, answer, indicator.key in with_files),
                 "evidence": answer.evidence if answer else "",
+                "evidence_kind": answer.evidence_kind if answer else None,
+                "confidence": answer.confidence if answer else None,
                 "note": answer.note if answer else "",
                 "version": answer.version if answer else 0,
                 "saved_by": (answer.updated_by.email
@@ -160,6 +169,7 @@ def action_rows(plan: Plan, language: str) -> list[dict]:
         "question": action.indicator.question.get(language),
         "level": action.level,
         "target": action.target,
+        "unsupported": action.unsupported,
         "description": action.description,
         "owner": action.owner,
         "due_date": action.due_date.isoformat() if action.due_date else None,
@@ -235,14 +245,24 @@ def xlsx_bytes(summary: Sequence[tuple[str, object]], sheets: Sequence[Sheet],
 
 
 def scores_summary(scores: Scores) -> dict:
-    """The scores as JSON-ready data."""
+    """The scores as JSON-ready data, with the unsupported claims and, per principle, their
+    count and the answers given with each confidence."""
     return {
         "average": scores.average, "weakest_link": scores.weakest,
         "completeness": scores.completeness,
+        "unsupported_claims": [i.key for i in scores.unsupported],
         "principles": [{"key": p.key, "average": p.average, "weakest_link": p.weakest,
                         "weakest_link_label": p.weakest_label, "answered": p.answered,
-                        "total": p.total} for p in scores.principles],
+                        "total": p.total, "unsupported_claims": p.unsupported,
+                        "confidence": p.confidence_counts} for p in scores.principles],
     }
+
+
+def scale_rows(instrument: Instrument, language: str) -> list[dict]:
+    """The scale as JSON-ready data: each level's value (what answers store), its label and
+    the score it counts for."""
+    return [{"value": level.value, "label": level.label.get(language), "score": level.score}
+            for level in instrument.scale.levels]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Flask extensions, created unbound here and bound to the app in create_app."""
 
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -22,3 +23,6 @@ babel = Babel()
 migrate = Migrate()
 # Storage from RATELIMIT_STORAGE_URI (memory by default, per process; see docs/SECURITY.md).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Compresses pages and fragments (Brotli or gzip, as the browser accepts); static files are
+# served precompressed by WhiteNoise (static_files.py).
+compress = Compress()

@@ -39,6 +39,7 @@ from flask_babel import (
 from flask_babel import gettext as babel_gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from jinja2 import pass_context
 from markupsafe import Markup
 from sqlalchemy import update
 from werkzeug.exceptions import BadRequest
@@ -221,6 +222,21 @@ def number(value: int) -> str:
     return format_decimal(value, format="#,##0")
 
 
+def level_score(value: float | None) -> str:
+    """A level's score or a weakest link, with as few decimals as it needs, at most three,
+    in the request's language ("2", "0.25", "0,25")."""
+    if value is None:
+        return NO_VALUE
+    return format_decimal(round(value, 3), format="0.###")
+
+
+def weakest_label(principle_score) -> str:
+    """A principle's weakest link as printed: "2+" when other indicators stand higher."""
+    if principle_score.weakest is None:
+        return NO_VALUE
+    return level_score(principle_score.weakest) + ("+" if principle_score.weakest_plus else "")
+
+
 def long_date(value: date | datetime) -> str:
     """"29 November 2026", "29 novembre 2026"."""
     return format_date(value, format="long")
@@ -340,6 +356,25 @@ AUDIT_DETAIL_LABELS = {
     "sha256": _l("SHA-256"), "principle": _l("Principle"), "before": _l("Before"),
     "after": _l("After"), "message": _l("Reason"),
 }
+# Each optional answer field's name and the names of its values (instrument.ANSWER_FIELDS
+# holds the values themselves), on the pages, in the report and in the spreadsheets.
+ANSWER_FIELD_LABELS = {
+    "evidence_kind": {"name": _l("Kind of evidence"), "values": {
+        "documentary": _l("Documentary"), "records": _l("Data / records"),
+        "interview": _l("Interview"), "observation": _l("Observation"),
+        "self-declared": _l("Self-declared")}},
+    "confidence": {"name": _l("Confidence"), "values": {
+        "high": _l("High"), "medium": _l("Medium"), "low": _l("Low")}},
+}
+
+
+def answer_field_value(field: str, value: str | None) -> str:
+    """An optional answer field's value as a person reads it ("" when not stated)."""
+    if not value:
+        return ""
+    return str(ANSWER_FIELD_LABELS[field]["values"].get(value, value))
+
+
 # A reviewer's decision on an answer, as the review pages and the spreadsheets show it.
 REVIEW_STATE_LABELS = {ReviewState.PENDING: _l("Not decided"),
                        ReviewState.ACCEPTED: _l("Accepted"),
@@ -351,6 +386,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext,
                                  ngettext=template_ngettext)
     app.jinja_env.filters.update(score=score, percent=percent, number=number,
+                                 level_score=level_score, weakest_label=weakest_label,
                                  long_date=long_date, medium_date=medium_date,
                                  date_time=date_time, short_time=short_time)
 
@@ -377,5 +413,33 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def language_context() -> dict:
-        return {"page_language": tag(), "page_direction": direction(),
+        return {"answer_field_labels": ANSWER_FIELD_LABELS,
+                "page_language": tag(), "page_direction": direction(),
                 "language_choices": choices, "language_return_to": return_path}
+
+
+# The product wording that depends on the framework, as shipped (for customs and the WCO).
+_DEFAULT_WORDING = {
+    "tagline": _l("Capacity-building readiness self-assessment"),
+    "sign_in_lead": _l("Self-assess your administration's capacity-building readiness "
+                       "against the five WCO core principles, and share it with your "
+                       "facilitator."),
+    "footer": _l("cbassess — built on the WCO capacity-building core principles."),
+    "report_kicker": _l("Capacity-building readiness self-assessment"),
+}
+
+
+@pass_context
+def framework_text(context, name: str) -> str:
+    """Framework-dependent wording: the instrument's own (`wording` in its file) on the
+    pages and the report of an assessment, else the installation's WORDING setting (a
+    text, or texts by language), else the shipped customs wording."""
+    language = code()
+    instrument = context.get("instrument")
+    own = getattr(instrument, "wording", None) or {}
+    if name in own:
+        return own[name].get(language)
+    configured = current_app.config.get("WORDING", {}).get(name)
+    if isinstance(configured, dict):
+        configured = configured.get(language) or configured.get(DEFAULT_LANGUAGE)
+    return configured or str(_DEFAULT_WORDING[name])

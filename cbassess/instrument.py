@@ -9,6 +9,7 @@ yardstick by accident.  This module imports nothing from Flask.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -25,11 +26,26 @@ MIN_PRINCIPLES, MAX_PRINCIPLES = 3, 15
 MIN_INDICATORS, MAX_INDICATORS = 3, 100
 MIN_LEVELS, MAX_LEVELS = 2, 10
 MAX_LISTED_GAPS = 200  # missing translations listed by one error
+PRINCIPLE_KEY_LIMIT = 20
+INDICATOR_KEY_LIMIT = 40  # the answers.indicator_key column holds this many characters
+
+# The optional per-answer fields an instrument may ask for, and the values each allows.
+ANSWER_FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "evidence_kind": ("documentary", "records", "interview", "observation", "self-declared"),
+    "confidence": ("high", "medium", "low"),
+})
+# Framework-dependent product wording an instrument may set (the shipped customs wording
+# is the default for each).
+WORDING_FIELDS = ("tagline", "sign_in_lead", "footer", "report_kicker")
 
 SHIPPED_DIR = Path(__file__).parent / "instruments"
 
 _INSTRUMENT_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-_PRINCIPLE_KEY = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
+# Letters and digits in runs joined by single hyphens ("PW", "G-SM"); an indicator key is
+# its principle's key, a dot, and one or more such runs joined by dots ("G-SM.1", "G-SM.1.a").
+_KEY_PART = r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*"
+_PRINCIPLE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*$")
+_INDICATOR_SUFFIX = re.compile(rf"^{_KEY_PART}(?:\.{_KEY_PART})*$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
 
@@ -63,9 +79,17 @@ class Text:
 
 @dataclass(frozen=True)
 class Level:
+    """A level of the scale: `value` is its position (what an answer stores), `score` what
+    it counts for in every average (the value itself unless the instrument says otherwise)."""
+
     value: int
     label: Text
     summary: Text
+    score: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.score is None:
+            object.__setattr__(self, "score", float(self.value))
 
 
 @dataclass(frozen=True)
@@ -74,10 +98,32 @@ class Scale:
     cumulative: bool
     not_applicable_allowed: bool
     not_applicable_label: Text
+    evidence_required_from: int | None = None
 
     @property
     def values(self) -> tuple[int, ...]:
         return tuple(level.value for level in self.levels)
+
+    @property
+    def scores(self) -> tuple[float, ...]:
+        return tuple(level.score for level in self.levels)  # type: ignore[misc]
+
+    @property
+    def has_own_scores(self) -> bool:
+        """True when some level scores differ from their positions (pages then show both)."""
+        return any(level.score != level.value for level in self.levels)
+
+    @property
+    def minimum_score(self) -> float:
+        return self.levels[0].score  # type: ignore[return-value]
+
+    @property
+    def maximum_score(self) -> float:
+        return self.levels[-1].score  # type: ignore[return-value]
+
+    def score_of(self, value: int) -> float:
+        """The score a level counts for; KeyError when it is not on the scale."""
+        return self.level(value).score  # type: ignore[return-value]
 
     @property
     def minimum(self) -> int:
@@ -103,6 +149,13 @@ class Indicator:
     guidance: Text
     evidence_examples: tuple[Text, ...]
     descriptors: Mapping[int, Text]
+    # The lowest level that needs evidence for this indicator (None: none does).
+    evidence_required_from: int | None = None
+
+    def needs_evidence(self, level: int | None) -> bool:
+        """True when an answer at `level` is a claim that must be backed by evidence."""
+        return (level is not None and self.evidence_required_from is not None
+                and level >= self.evidence_required_from)
 
 
 @dataclass(frozen=True)
@@ -124,6 +177,8 @@ class Instrument:
     content_hash: str
     # The languages the file promises every text in (its `languages` field), or None.
     declared_languages: tuple[str, ...] | None = None
+    answer_fields: tuple[str, ...] = ()
+    wording: Mapping[str, Text] = field(default_factory=lambda: MappingProxyType({}))
     indicators: tuple[Indicator, ...] = field(init=False, repr=False, compare=False)
     _by_key: Mapping[str, Indicator] = field(init=False, repr=False, compare=False)
 
@@ -156,6 +211,8 @@ class Instrument:
         yield "title", self.title
         if self.description is not None:
             yield "description", self.description
+        for name, text in self.wording.items():
+            yield f"wording.{name}", text
         for index, level in enumerate(self.scale.levels):
             yield f"scale.levels[{index}].label", level.label
             yield f"scale.levels[{index}].summary", level.summary
@@ -280,7 +337,7 @@ class _Validator:
     def instrument(self, data: Any, digest: str) -> Instrument:
         fields = self.mapping(
             data, "", {"key", "version", "title", "scale", "principles"},
-            {"description", "languages"},
+            {"description", "languages", "answer_fields", "wording"},
         )
         declared = self.languages(fields.get("languages"))
         key = self.string(fields["key"], "key")
@@ -303,6 +360,12 @@ class _Validator:
                 raise self.fail(f"principles[{index}].key", f"duplicate key {principle.key!r}")
             principle_keys.add(principle.key)
             parsed.append(principle)
+        slugs: dict[str, str] = {}
+        for indicator in (i for p in parsed for i in p.indicators):
+            other = slugs.setdefault(key_slug(indicator.key), indicator.key)
+            if other != indicator.key:
+                raise self.fail("principles", f"indicator keys {other!r} and "
+                                f"{indicator.key!r} differ only by dots and hyphens")
         total = len(indicator_keys)
         if not MIN_INDICATORS <= total <= MAX_INDICATORS:
             raise self.fail(
@@ -323,6 +386,8 @@ class _Validator:
             principles=tuple(parsed),
             content_hash=digest,
             declared_languages=declared,
+            answer_fields=self.answer_fields(fields.get("answer_fields")),
+            wording=self.wording(fields.get("wording")),
         )
         if declared is not None:
             self.check_translations(instrument, declared)
@@ -364,8 +429,29 @@ class _Validator:
                 + (f"\n  … and {more} more" if more else ""),
             )
 
+    def answer_fields(self, data: Any) -> tuple[str, ...]:
+        if data is None:
+            return ()
+        names = []
+        for index, name in enumerate(self.sequence(data, "answer_fields")):
+            if name not in ANSWER_FIELDS:
+                raise self.fail(f"answer_fields[{index}]",
+                                f"{name!r} is not one of {', '.join(ANSWER_FIELDS)}")
+            if name in names:
+                raise self.fail(f"answer_fields[{index}]", f"{name!r} is listed twice")
+            names.append(name)
+        return tuple(names)
+
+    def wording(self, data: Any) -> Mapping[str, Text]:
+        if data is None:
+            return MappingProxyType({})
+        fields = self.mapping(data, "wording", set(), set(WORDING_FIELDS))
+        return MappingProxyType({name: self.text(value, f"wording.{name}")
+                                 for name, value in fields.items() if value is not None})
+
     def scale(self, data: Any) -> Scale:
-        fields = self.mapping(data, "scale", {"levels"}, {"cumulative", "not_applicable"})
+        fields = self.mapping(data, "scale", {"levels"},
+                              {"cumulative", "not_applicable", "evidence_required_from"})
         levels_data = self.sequence(fields["levels"], "scale.levels")
         if not MIN_LEVELS <= len(levels_data) <= MAX_LEVELS:
             raise self.fail(
@@ -375,13 +461,18 @@ class _Validator:
         levels = []
         for index, item in enumerate(levels_data):
             path = f"scale.levels[{index}]"
-            level = self.mapping(item, path, {"value", "label", "summary"}, set())
+            level = self.mapping(item, path, {"value", "label", "summary"}, {"score"})
             value = level["value"]
             if not isinstance(value, int) or isinstance(value, bool):
                 raise self.fail(f"{path}.value", "must be a whole number")
+            score = level.get("score")
+            if score is not None and (not isinstance(score, int | float)
+                                      or isinstance(score, bool) or not math.isfinite(score)):
+                raise self.fail(f"{path}.score", "must be a number, e.g. 0.25")
             levels.append(
                 Level(value, self.text(level["label"], f"{path}.label"),
-                      self.text(level["summary"], f"{path}.summary"))
+                      self.text(level["summary"], f"{path}.summary"),
+                      None if score is None else float(score))
             )
         first = levels[0].value
         if first not in (0, 1):
@@ -392,6 +483,13 @@ class _Validator:
                     f"scale.levels[{index}].value",
                     f"is {level.value}; levels must be consecutive and increasing "
                     f"(expected {first + index})",
+                )
+        for index in range(1, len(levels)):
+            if levels[index].score <= levels[index - 1].score:  # type: ignore[operator]
+                raise self.fail(
+                    f"scale.levels[{index}].score",
+                    f"is {levels[index].score:g}; scores must increase with the levels "
+                    f"(the level below scores {levels[index - 1].score:g})",
                 )
         cumulative = fields.get("cumulative", True)
         if not isinstance(cumulative, bool):
@@ -405,13 +503,29 @@ class _Validator:
             na_allowed = na["allowed"]
             if na.get("label") is not None:
                 na_label = self.text(na["label"], "scale.not_applicable.label")
-        return Scale(tuple(levels), cumulative, na_allowed, na_label)
+        values = tuple(level.value for level in levels)
+        threshold = self.level_or_none(fields.get("evidence_required_from"),
+                                       "scale.evidence_required_from", values)
+        return Scale(tuple(levels), cumulative, na_allowed, na_label, threshold)
+
+    def level_or_none(self, value: Any, path: str, values: tuple[int, ...]) -> int | None:
+        """An evidence threshold: a level of the scale, or null for "never required"."""
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or value not in values:
+            raise self.fail(path, f"must be a level of the scale ({values[0]}–{values[-1]}) "
+                                  "or null")
+        return value
 
     def principle(self, data: Any, path: str, scale: Scale, seen: set[str]) -> Principle:
         fields = self.mapping(data, path, {"key", "title", "indicators"}, {"summary"})
         key = self.string(fields["key"], f"{path}.key")
-        if not _PRINCIPLE_KEY.match(key):
-            raise self.fail(f"{path}.key", "must be upper-case letters and digits, e.g. PW")
+        if not _PRINCIPLE_KEY.match(key) or len(key) > PRINCIPLE_KEY_LIMIT:
+            raise self.fail(
+                f"{path}.key",
+                f"{key!r} must start with a letter and hold letters, digits and single "
+                f"hyphens, at most {PRINCIPLE_KEY_LIMIT} characters, e.g. PW or G-SM",
+            )
         indicators_data = self.sequence(fields["indicators"], f"{path}.indicators")
         if not indicators_data:
             raise self.fail(f"{path}.indicators", "must list at least one indicator")
@@ -433,12 +547,21 @@ class _Validator:
 
     def indicator(self, data: Any, path: str, principle_key: str, scale: Scale) -> Indicator:
         fields = self.mapping(
-            data, path, {"key", "question", "guidance", "descriptors"}, {"evidence_examples"}
+            data, path, {"key", "question", "guidance", "descriptors"},
+            {"evidence_examples", "evidence_required_from"}
         )
         key = self.string(fields["key"], f"{path}.key")
-        if not re.fullmatch(rf"{re.escape(principle_key)}\.[1-9][0-9]?", key):
-            raise self.fail(f"{path}.key",
-                            f"{key!r} must be {principle_key}.<number>, e.g. {principle_key}.1")
+        prefix = principle_key + "."
+        if not (key.startswith(prefix) and _INDICATOR_SUFFIX.match(key[len(prefix):])):
+            raise self.fail(
+                f"{path}.key",
+                f"{key!r} must be {principle_key}.<code>, the code letters, digits and "
+                f"single hyphens, with dots for nesting, e.g. {principle_key}.1 or "
+                f"{principle_key}.1.a",
+            )
+        if len(key) > INDICATOR_KEY_LIMIT:
+            raise self.fail(f"{path}.key", f"{key!r} is longer than {INDICATOR_KEY_LIMIT} "
+                                           "characters")
         raw_descriptors = fields["descriptors"]
         if not isinstance(raw_descriptors, dict):
             raise self.fail(f"{path}.descriptors", "must map each level to a text")
@@ -465,7 +588,68 @@ class _Validator:
                 for i, item in enumerate(self.sequence(examples, f"{path}.evidence_examples"))
             ),
             descriptors=MappingProxyType(dict(sorted(descriptors.items()))),
+            evidence_required_from=(
+                self.level_or_none(fields["evidence_required_from"],
+                                   f"{path}.evidence_required_from", scale.values)
+                if "evidence_required_from" in fields else scale.evidence_required_from
+            ),
         )
+
+
+def key_slug(key: str) -> str:
+    """The form of an indicator key used in HTML ids ("G-SM.1" -> "G-SM-1")."""
+    return key.replace(".", "-")
+
+
+@dataclass(frozen=True)
+class Block:
+    """A block of instrument prose: a paragraph (one item) or a list (several)."""
+
+    kind: str  # "paragraph", "list" or "numbered"
+    items: tuple[str, ...]
+
+
+_BULLET = re.compile(r"^\s*[-*•]\s+(.*)$")
+_NUMBERED = re.compile(r"^\s*[0-9]{1,3}[.)]\s+(.*)$")
+
+
+def text_blocks(text: str) -> tuple[Block, ...]:
+    """Split prose into paragraphs and lists, for pages and the report to render as such.
+
+    A blank line separates paragraphs; lines starting with "- ", "* " or "• " are list
+    items, lines starting with "1. " or "1) " numbered items; a line that starts with
+    neither continues the item or paragraph above it. Only structure is read: the text
+    itself is never taken as markup.
+    """
+    blocks: list[Block] = []
+    kind: str | None = None
+    items: list[str] = []
+
+    def close() -> None:
+        nonlocal kind, items
+        if kind is not None and items:
+            blocks.append(Block(kind, tuple(" ".join(item.split()) for item in items)))
+        kind, items = None, []
+
+    for line in text.splitlines():
+        if not line.strip():
+            close()
+            continue
+        for pattern, line_kind in ((_BULLET, "list"), (_NUMBERED, "numbered")):
+            match = pattern.match(line)
+            if match:
+                if kind != line_kind:
+                    close()
+                    kind = line_kind
+                items.append(match.group(1))
+                break
+        else:
+            if kind is None:
+                kind, items = "paragraph", [line]
+            else:
+                items[-1] += " " + line
+    close()
+    return tuple(blocks)
 
 
 def _join(path: str, name: str) -> str:

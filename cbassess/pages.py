@@ -6,6 +6,8 @@ current user may edit an assessment, and the status as a person reads it.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+
 from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,7 +17,9 @@ from sqlalchemy.orm import joinedload
 
 from . import answers as answer_store
 from . import i18n
+from .evidence import indicators_with_files
 from .extensions import db
+from .instrument import Indicator, text_blocks
 from .instrument import Instrument as InstrumentSpec
 from .models import Answer, Assessment, Status
 from .permissions import can_answer
@@ -48,9 +52,37 @@ def edit_count(answers: dict) -> int:
     return sum(a.version for a in answers.values())
 
 
-def scores_of(instrument: InstrumentSpec, answers: dict[str, Answer]) -> Scores:
-    return score(instrument, {k: AnswerValue(a.level, a.not_applicable)
-                              for k, a in answers.items()})
+def claim_values(instrument: InstrumentSpec, answers: Mapping[str, Answer],
+                 with_files: Collection[str]) -> dict[str, AnswerValue]:
+    """What scoring needs of each answer, with whether it is an unsupported claim
+    (answers.is_unsupported; `with_files`: the indicators whose answers have files)."""
+    values = {}
+    for key, answer in answers.items():
+        indicator = instrument.indicator(key)
+        values[key] = AnswerValue(
+            answer.level, answer.not_applicable,
+            indicator is not None and answer_store.is_unsupported(indicator, answer,
+                                                                  key in with_files),
+            answer.confidence)
+    return values
+
+
+def scores_of(instrument: InstrumentSpec, answers: dict[str, Answer],
+              with_files: Collection[str]) -> Scores:
+    """The scores of the answers as claimed, unsupported claims flagged."""
+    return score(instrument, claim_values(instrument, answers, with_files))
+
+
+def files_of(assessment_id: int) -> frozenset[str]:
+    """The indicators whose answers have files (for the evidence rule), in one query."""
+    return indicators_with_files(db.session, assessment_id)
+
+
+def first_unanswered(instrument: InstrumentSpec, answers: Mapping[str, Answer]) \
+        -> Indicator | None:
+    """Where "Continue the assessment" leads: the first indicator not yet answered."""
+    return next((i for i in instrument.indicators
+                 if i.key not in answers or not answers[i.key].answered), None)
 
 
 def language() -> str:
@@ -109,5 +141,6 @@ def event_label(action: str) -> str:
 
 
 def init_app(app: Flask) -> None:
+    app.add_template_filter(text_blocks, "text_blocks")  # guidance as paragraphs and lists
     app.add_template_filter(event_label, "event_label")
     app.add_template_filter(status_label, "status_label")

@@ -94,7 +94,8 @@ def _today():
 def current_plan(assessment: Assessment) -> Plan:
     """The assessment's plan as of today, in the reader's language."""
     instrument = instrument_of(assessment)
-    return build_plan(instrument, action_store.answer_levels(db.session, assessment.id),
+    return build_plan(instrument,
+                      action_store.answer_levels(db.session, assessment.id, instrument),
                       action_store.load_actions(db.session, assessment.id), _today(),
                       _language(), action_store.load_comments(db.session, assessment.id))
 
@@ -145,7 +146,7 @@ def save(assessment_id: int, key: str):
     if not can_edit_plan(current_user, assessment):
         abort(403)
     instrument = instrument_of(assessment)
-    levels = action_store.answer_levels(db.session, assessment.id)
+    levels = action_store.answer_levels(db.session, assessment.id, instrument)
     answer = levels.get(key)
     if instrument.indicator(key) is None:
         abort(404)

@@ -35,12 +35,13 @@ from sqlalchemy.orm import joinedload
 
 from . import action_store, evidence, exchange, exports, i18n, reviews, signoff, transitions
 from .action_plan import Plan, build_plan, top_actions
-from .charts import Bar, RadarAxis, bar_svg, radar_svg
+from .answers import has_evidence
+from .charts import Bar, RadarAxis, bar_svg, radar_layout, radar_svg, short_labels
 from .evidence import current_files, every_file, files_by_indicator
 from .exports import content_disposition
 from .extensions import db
 from .models import Answer, AnswerRevision, Assessment, EvidenceFile, Role, Status, User
-from .pages import load_answers, scores_of, status_label
+from .pages import claim_values, files_of, load_answers, scores_of, status_label
 from .permissions import (
     assessment_or_404,
     instrument_of,
@@ -65,8 +66,9 @@ def _language() -> str:
     return i18n.code()
 
 
-def _plan(assessment: Assessment, instrument, answers: dict, language: str) -> Plan:
-    levels = {key: AnswerValue(a.level, a.not_applicable) for key, a in answers.items()}
+def _plan(assessment: Assessment, instrument, answers: dict, language: str,
+          with_files: frozenset[str]) -> Plan:
+    levels = claim_values(instrument, answers, with_files)
     return build_plan(instrument, levels, action_store.load_actions(db.session, assessment.id),
                       datetime.now(UTC).date(), language,
                       action_store.load_comments(db.session, assessment.id))
@@ -79,13 +81,16 @@ def _report_data(assessment: Assessment, language: str | None = None,
     language = language or _language()
     instrument = instrument_of(assessment)
     answers = load_answers(assessment.id)
-    claimed = scores_of(instrument, answers)
+    with_files = files_of(assessment.id)
+    claimed = scores_of(instrument, answers, with_files)
     review = reviews.reviews_of(db.session, assessment.id)
     validated = assessment.status == Status.VALIDATED
-    # Reviewed levels where a facilitator has set one, the claim elsewhere.
+    # Reviewed levels where a facilitator has set one, the claim elsewhere; a reviewed
+    # level that needs evidence the answer does not have is flagged as the claim would be.
     reviewed = score(instrument, {
-        **{k: AnswerValue(a.level, a.not_applicable) for k, a in answers.items()},
-        **{k: AnswerValue(r.level, r.not_applicable) for k, r in review.items()}})
+        **claim_values(instrument, answers, with_files),
+        **{k: AnswerValue(r.level, r.not_applicable, _unsupported_review(
+            instrument, k, r, answers.get(k), k in with_files)) for k, r in review.items()}})
     scores = reviewed if validated else claimed  # validated levels count once validated
     # The other figures, beside them: as claimed once validated, the levels validated so
     # far while a review is under way.
@@ -95,27 +100,37 @@ def _report_data(assessment: Assessment, language: str | None = None,
         _("%(title)s %(value)s", title=p.title.get(language),
           value=i18n.score(average) if average is not None else _("no score yet"))
         for p, average in averages)
-    scale = _("scale %(min)d–%(max)d", min=instrument.scale.minimum,
-              max=instrument.scale.maximum)
-    axes = [RadarAxis(_axis_label(p.title.get(language), average), average)
+    scale = _("scale %(min)s–%(max)s", min=i18n.level_score(instrument.scale.minimum_score),
+              max=i18n.level_score(instrument.scale.maximum_score))
+    axes = [RadarAxis(_axis_label(p.title.get(language), average), average, p.key)
             for p, average in averages]
-    chart = radar_svg(axes, instrument.scale.values,
-                      title=_("Radar chart of the average level per principle (%(scale)s): "
-                              "%(figures)s", scale=scale, figures=figures),
-                      comparison=[other.principle(p.key).average for p in instrument.principles]
-                      if other else None)
+    radar_title = _("Radar chart of the average score per principle (%(scale)s): "
+                    "%(figures)s", scale=scale, figures=figures)
+    comparison = ([other.principle(p.key).average for p in instrument.principles]
+                  if other else None)
+    # Full titles where they fit (wide screens, the PDF); short labels with a key on
+    # phones, and everywhere once there are too many axes for full titles.
+    full = radar_layout(axes)
+    chart = radar_svg(axes, instrument.scale.scores, title=radar_title, comparison=comparison,
+                      tick_text=i18n.level_score)
+    compact = (None if full.abbreviated else
+               radar_svg(axes, instrument.scale.scores, title=radar_title,
+                         comparison=comparison, abbreviate=True, tick_text=i18n.level_score))
+    shorts = dict(zip((p.key for p in instrument.principles), short_labels(axes),
+                      strict=True))
     bars = bar_svg([Bar(p.title.get(language), average,
                         other.principle(p.key).average if other else None)
                     for p, average in averages],
-                   instrument.scale.values,
-                   title=_("Bar chart of the average level per principle (%(scale)s): "
+                   instrument.scale.scores,
+                   title=_("Bar chart of the average score per principle (%(scale)s): "
                            "%(figures)s", scale=scale, figures=figures),
-                   value_text=i18n.score)
-    plan = _plan(assessment, instrument, answers, language) if with_plan else None
+                   value_text=i18n.score, tick_text=i18n.level_score)
+    plan = _plan(assessment, instrument, answers, language, with_files) if with_plan else None
     files = _in_instrument_order(instrument, current_files(db.session, assessment.id))
     snapshot = signoff.latest(db.session, assessment.id) if validated else None
     return dict(assessment=assessment, instrument=instrument, answers=answers, scores=scores,
-                chart=chart, bars=bars, language=language, plan=plan,
+                chart=chart, compact_chart=compact, chart_abbreviated=full.abbreviated,
+                short_labels=shorts, bars=bars, language=language, plan=plan,
                 top_actions=top_actions(plan) if plan else [],
                 weakest_areas=weakest_areas(scores.indicators),
                 worked_example=_worked_example(instrument, scores),
@@ -123,7 +138,15 @@ def _report_data(assessment: Assessment, language: str | None = None,
                 comparison=_comparison(instrument, answers, review, claimed, reviewed)
                 if review else None,
                 snapshot=snapshot, signoff=json.loads(snapshot.payload) if snapshot else None,
-                files=files, files_by_key=files_by_indicator(files))
+                files=files, files_by_key=files_by_indicator(files), with_files=with_files,
+                claimed_unsupported=claimed.unsupported_keys)
+
+
+def _unsupported_review(instrument, key: str, review, answer, has_files: bool) -> bool:
+    """Whether a reviewed level needs evidence that the answer does not give."""
+    indicator = instrument.indicator(key)
+    return (indicator is not None and not review.not_applicable
+            and indicator.needs_evidence(review.level) and not has_evidence(answer, has_files))
 
 
 def _in_instrument_order(instrument, files: list[EvidenceFile]) -> list[EvidenceFile]:
@@ -148,14 +171,17 @@ def _comparison(instrument, answers, review, claimed, reviewed) -> list[dict]:
 
 
 def _worked_example(instrument, scores) -> dict:
-    """The methodology annex's example: the first principle with at least two rated levels
-    (its real figures), else a made-up principle rated 1, 3, 2 and 2."""
+    """The methodology annex's example: the first principle with at least two rated
+    indicators (the scores their levels count for), else a made-up principle rated at the
+    scale's second, fourth, third and third levels (1, 3, 2, 2 on a 0–4 scale)."""
     for principle in instrument.principles:
-        levels = [i.level for i in scores.indicators
-                  if i.principle_key == principle.key and i.level is not None]
-        if len(levels) >= 2:
-            return dict(title=principle.title, levels=levels, real=True)
-    return dict(title=None, levels=[1, 3, 2, 2], real=False)
+        values = [i.score for i in scores.indicators
+                  if i.principle_key == principle.key and i.score is not None]
+        if len(values) >= 2:
+            return dict(title=principle.title, values=values, real=True)
+    levels = instrument.scale.levels
+    made_up = [levels[min(n, len(levels) - 1)].score for n in (1, 3, 2, 2)]
+    return dict(title=None, values=made_up, real=False)
 
 
 def _axis_label(title: str, average: float | None) -> str:
@@ -326,7 +352,9 @@ def _export_parts(assessment: Assessment) -> tuple[dict, Iterator[dict]]:
         "instrument": {"key": instrument.key, "version": instrument.version,
                        "content_hash": instrument.content_hash},
         "scores": exports.scores_summary(scores),
-        "answers": exports.answer_rows(instrument, data["answers"], data["language"]),
+        "scale": exports.scale_rows(instrument, data["language"]),
+        "answers": exports.answer_rows(instrument, data["answers"], data["language"],
+                                       data["with_files"]),
         "reviews": {key: {"level": r.level, "not_applicable": r.not_applicable,
                           "state": r.state, "finding": r.finding, "version": r.version}
                     for key, r in data["reviews"].items()},
@@ -402,7 +430,8 @@ def export_csv(assessment_id: int):
         return Response(content_type=CSV, headers=headers)
     data = _report_data(assessment)
     rows = _in_words(exports.review_rows(
-        exports.answer_rows(data["instrument"], data["answers"], data["language"]),
+        exports.answer_rows(data["instrument"], data["answers"], data["language"],
+                            data["with_files"]),
         data["reviews"]))
     columns = [*exports.ANSWER_COLUMNS, *exports.REVIEW_COLUMNS]
     headings = _headings()
@@ -421,12 +450,13 @@ def _in_words(rows: list[dict]) -> list[dict]:
     nothing for no), an action's priority and status, and a review's state, by their names."""
     yes = _("yes")
     labels = {"priority": i18n.PRIORITY_LABELS, "priority_suggested": i18n.PRIORITY_LABELS,
-              "status": i18n.ACTION_STATUS_LABELS, "review_state": i18n.REVIEW_STATE_LABELS}
+              "status": i18n.ACTION_STATUS_LABELS, "review_state": i18n.REVIEW_STATE_LABELS,
+              **{name: field["values"] for name, field in i18n.ANSWER_FIELD_LABELS.items()}}
     worded = []
     for row in rows:
         row = {**row, **{name: yes if row[name] else "" for name in
-                         ("not_applicable", "validated_not_applicable", "overdue")
-                         if name in row}}
+                         ("not_applicable", "validated_not_applicable", "overdue",
+                          "unsupported") if name in row}}
         for name, names in labels.items():
             if row.get(name) in names:
                 row[name] = str(names[row[name]])
@@ -440,7 +470,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _headings() -> dict[str, str]:
     return {"principle_key": _("Principle"), "indicator_key": _("Indicator"),
             "question": _("Question"), "level": _("Level"), "level_label": _("Level name"),
-            "not_applicable": _("Not applicable"), "evidence": _("Evidence"),
+            "score": _("Score"), "not_applicable": _("Not applicable"),
+            "unsupported": _("Unsupported claim"), "evidence": _("Evidence"),
+            "evidence_kind": _("Kind of evidence"), "confidence": _("Confidence"),
             "note": _("Note"), "saved_by": _("Saved by"), "saved_at": _("Saved at (UTC)"),
             "target": _("Target"), "description": _("Action"), "owner": _("Owner"),
             "due_date": _("Due date"), "priority": _("Priority"),
@@ -472,13 +504,15 @@ def export_xlsx(assessment_id: int):
         (_("Overall average"), round(scores.average, 2) if scores.average is not None
          else None),
         (_("Overall weakest link"), scores.weakest),
+        (_("Unsupported claims"), len(scores.unsupported)),
     ] + [(p.title.get(language), round(scores.principle(p.key).average, 2)
           if scores.principle(p.key).average is not None else None)
          for p in instrument.principles]
     headings = _headings()
     body = exports.xlsx_bytes(summary, [
         exports.Sheet(_("Answers"), exports.ANSWER_COLUMNS, headings,
-                      _in_words(exports.answer_rows(instrument, data["answers"], language))),
+                      _in_words(exports.answer_rows(instrument, data["answers"], language,
+                                                    data["with_files"]))),
         exports.Sheet(_("Action plan"), exports.ACTION_COLUMNS, headings,
                       _in_words(exports.action_rows(data["plan"], language))),
     ], _("Summary"))

@@ -26,10 +26,12 @@ from .instrument import Principle
 from .models import Assessment, QueryThread, Role, Status
 from .pages import (
     ONE_MESSAGE,
+    files_of,
     input_error,
     language,
     load_answers,
     refusal_text,
+    scores_of,
     status_label,
 )
 from .permissions import assessment_or_404, can_answer, can_review, instrument_of
@@ -114,6 +116,8 @@ def _principle_context(assessment: Assessment, instrument: InstrumentSpec,
     return dict(
         assessment=assessment, instrument=instrument, principle=principle,
         language=language(), answers=answers,
+        unsupported_claims=scores_of(instrument, answers, files_of(assessment.id))
+        .unsupported_keys,
         views={i.key: review_store.ReviewView.of(reviews.get(i.key), answers.get(i.key))
                for i in principle.indicators},
         threads=review_store.threads_of(db.session, assessment.id),

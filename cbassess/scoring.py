@@ -7,8 +7,9 @@ chosen.  This module imports nothing from Flask.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import fmean
 
 from .instrument import Instrument, Scale
@@ -18,10 +19,14 @@ HIGHLIGHTS = 3
 
 @dataclass(frozen=True)
 class AnswerValue:
-    """What scoring needs of an answer: a level, or "not applicable", or neither yet."""
+    """What scoring needs of an answer: a level, or "not applicable", or neither yet; whether
+    the level is a claim without the evidence it needs (answers.is_unsupported) and the
+    respondents' confidence, when the instrument asks for it."""
 
     level: int | None = None
     not_applicable: bool = False
+    unsupported: bool = False
+    confidence: str | None = None
 
     @property
     def answered(self) -> bool:
@@ -34,6 +39,14 @@ class IndicatorScore:
     principle_key: str
     level: int | None
     not_applicable: bool
+    score: float | None = None  # what the level counts for (the scale's score of it)
+    unsupported: bool = False
+    confidence: str | None = None
+
+    @property
+    def rank(self) -> float:
+        """What orders indicators from weakest to strongest: the score, else the level."""
+        return self.score if self.score is not None else self.level  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -43,9 +56,15 @@ class PrincipleScore:
     answered: int
     rated: int
     average: float | None
-    weakest: int | None
+    weakest: float | None
     weakest_plus: bool
     percent: float | None
+    unsupported: int = 0  # rated claims that lack the evidence they need
+    confidence: tuple[tuple[str, int], ...] = ()  # (high|medium|low, answers), when asked
+
+    @property
+    def confidence_counts(self) -> dict[str, int]:
+        return dict(self.confidence)
 
     @property
     def complete(self) -> bool:
@@ -56,7 +75,14 @@ class PrincipleScore:
         """The weakest-link figure as printed: "2+" when other indicators stand higher."""
         if self.weakest is None:
             return "–"
-        return f"{self.weakest}{'+' if self.weakest_plus else ''}"
+        return f"{number(self.weakest)}{'+' if self.weakest_plus else ''}"
+
+
+def number(value: float | None) -> str:
+    """A score as printed: as few decimals as it needs, at most three (2, 0.25, 0.667)."""
+    if value is None:
+        return "–"
+    return f"{round(value, 3):g}"
 
 
 @dataclass(frozen=True)
@@ -66,10 +92,15 @@ class Scores:
     total: int
     answered: int
     average: float | None
-    weakest: int | None
+    weakest: float | None
     percent: float | None
     strongest: tuple[IndicatorScore, ...]
     weakest_indicators: tuple[IndicatorScore, ...]
+    unsupported: tuple[IndicatorScore, ...] = ()
+
+    @property
+    def unsupported_keys(self) -> frozenset[str]:
+        return frozenset(i.key for i in self.unsupported)
 
     @property
     def completeness(self) -> float:
@@ -81,23 +112,25 @@ class Scores:
 
 
 def percent_of_scale(value: float | None, scale: Scale) -> float | None:
-    """Where a level sits between the scale's lowest (0 %) and highest (100 %) level."""
+    """Where a score sits between the scale's lowest (0 %) and highest (100 %) level's."""
     if value is None:
         return None
-    return (value - scale.minimum) / (scale.maximum - scale.minimum) * 100
+    return (value - scale.minimum_score) / (scale.maximum_score - scale.minimum_score) * 100
 
 
 def score_principle(
     key: str, levels: list[int | None], not_applicable: int, scale: Scale
 ) -> PrincipleScore:
-    """Score one principle two ways.
+    """Score one principle two ways, on the levels' scores.
 
-    Average: the mean of the levels of its rated indicators. Weakest link: the lowest of
-    them, marked "+" when at least one other rated indicator stands higher (as in PEFA's
-    M1 method). "Not applicable" and unanswered indicators are left out of both; a
-    principle with no rated indicator has no score rather than a score of zero.
+    A level counts for its score: its value, unless the instrument gives the levels scores
+    of their own (0, 0.25, 0.5, 1, say). Average: the mean of the scores of its rated
+    indicators. Weakest link: the lowest of them, marked "+" when at least one other rated
+    indicator stands higher (as in PEFA's M1 method). "Not applicable" and unanswered
+    indicators are left out of both; a principle with no rated indicator has no score
+    rather than a score of zero.
     """
-    rated = [level for level in levels if level is not None]
+    rated = [scale.score_of(level) for level in levels if level is not None]
     weakest = min(rated) if rated else None
     average = fmean(rated) if rated else None
     return PrincipleScore(
@@ -151,19 +184,28 @@ def score(instrument: Instrument, answers: Mapping[str, AnswerValue]) -> Scores:
 
     Overall average: the mean of the principle averages, so each principle weighs the same
     whatever its number of indicators. Overall weakest link: the lowest principle weakest
-    link. Answers to indicators the instrument does not have are ignored.
+    link. Answers to indicators the instrument does not have are ignored. An unsupported
+    claim (a level that needs evidence and has none) still counts in the scores, as
+    the self-assessment it is, but is counted per principle, listed, and never a strength.
+    Confidence, when the instrument asks for it, is counted per principle.
     """
     so_far = progress(instrument, answers)
-    principle_scores = so_far.principles
     indicator_scores = []
     for principle in instrument.principles:
         for indicator in principle.indicators:
             answer = answers.get(indicator.key, AnswerValue())
-            indicator_scores.append(
-                IndicatorScore(indicator.key, principle.key,
-                               None if answer.not_applicable else answer.level,
-                               answer.not_applicable)
-            )
+            level = None if answer.not_applicable else answer.level
+            indicator_scores.append(IndicatorScore(
+                indicator.key, principle.key, level, answer.not_applicable,
+                None if level is None else instrument.scale.score_of(level),
+                answer.unsupported and level is not None, answer.confidence,
+            ))
+    principle_scores = tuple(
+        replace(p, unsupported=sum(i.unsupported for i in indicator_scores
+                                   if i.principle_key == p.key),
+                confidence=_confidence(indicator_scores, p.key))
+        for p in so_far.principles
+    )
     averages = [p.average for p in principle_scores if p.average is not None]
     weakest = [p.weakest for p in principle_scores if p.weakest is not None]
     overall = fmean(averages) if averages else None
@@ -178,7 +220,19 @@ def score(instrument: Instrument, answers: Mapping[str, AnswerValue]) -> Scores:
         percent=percent_of_scale(overall, instrument.scale),
         strongest=strongest,
         weakest_indicators=weakest_indicators,
+        unsupported=tuple(i for i in indicator_scores if i.unsupported),
     )
+
+
+CONFIDENCE_ORDER = ("high", "medium", "low")
+
+
+def _confidence(indicators: list[IndicatorScore], principle_key: str) \
+        -> tuple[tuple[str, int], ...]:
+    """How many of a principle's answers were given with each confidence (none: left out)."""
+    counted = Counter(i.confidence for i in indicators
+                      if i.principle_key == principle_key and i.confidence)
+    return tuple((value, counted[value]) for value in CONFIDENCE_ORDER if counted[value])
 
 
 def highlights(
@@ -187,16 +241,17 @@ def highlights(
     """The strongest and weakest rated indicators.
 
     Up to `count` of each, never more than half of the rated indicators each, so that no
-    indicator is called both a strength and a gap. Ties keep the instrument's order.
+    indicator is called both a strength and a gap. Ties keep the instrument's order. An
+    unsupported claim is never a strength: it may only appear among the weakest.
     """
     rated = [i for i in indicators if i.level is not None]
     take = min(count, len(rated) // 2)
     if not take:
         return (), ()
-    strongest = sorted(rated, key=lambda i: -i.level)[:take]  # type: ignore[operator]
+    strongest = sorted((i for i in rated if not i.unsupported), key=lambda i: -i.rank)[:take]
     # With ties, both orders would start with the same indicators: leave the strongest out.
     rest = [i for i in rated if all(i.key != s.key for s in strongest)]
-    weakest = sorted(rest, key=lambda i: i.level)[:take]  # type: ignore[arg-type, return-value]
+    weakest = sorted(rest, key=lambda i: i.rank)[:take]
     return tuple(strongest), tuple(weakest)
 
 
@@ -204,16 +259,17 @@ def weakest_areas(indicators: tuple[IndicatorScore, ...] | list[IndicatorScore],
                   count: int = HIGHLIGHTS) -> tuple[IndicatorScore, ...]:
     """The weakest rated indicators, never cut in the middle of a tie.
 
-    The weakest indicators of `highlights`, plus every other rated indicator at the level of
-    the last of them (the cut-off): four indicators sharing the third-lowest level are all
-    listed, not the first three. Indicators listed as strongest stay out, as there; the
-    order is by level, then the instrument's.
+    The weakest indicators of `highlights`, plus every other rated indicator whose score
+    (`rank`: what its level counts for) is no higher than that of the last of them (the
+    cut-off): four indicators sharing the third-lowest score are all listed, not the first
+    three. Indicators listed as strongest stay out, as there; the order is by score, then
+    the instrument's.
     """
     strongest, weakest = highlights(list(indicators), count)
     if not weakest:
         return ()
-    cutoff = weakest[-1].level
+    cutoff = weakest[-1].rank
     strong = {item.key for item in strongest}
-    tied = [i for i in indicators if i.level is not None and i.level <= cutoff  # type: ignore[operator]
+    tied = [i for i in indicators if i.level is not None and i.rank <= cutoff
             and i.key not in strong]
-    return tuple(sorted(tied, key=lambda i: i.level))  # type: ignore[arg-type, return-value]
+    return tuple(sorted(tied, key=lambda i: i.rank))

@@ -83,10 +83,25 @@ def run_migrations_online() -> None:
             MigrationContext.configure(connection).stamp(ScriptDirectory.from_config(config),
                                                          schema.BASELINE)
     with database.engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=database.metadata,
-                          **configure_args)
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode copies a table and drops the old one; with foreign keys on, the
+            # drop would cascade to the rows that point at it (answer_revisions → answers).
+            # The pragma only takes effect outside a transaction, hence before it.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end SQLAlchemy's implicit transaction, so Alembic owns one
+        try:
+            context.configure(connection=connection, target_metadata=database.metadata,
+                              **configure_args)
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise RuntimeError("the migration left rows pointing at rows that are gone")
+        finally:
+            if sqlite:  # the pooled connection goes back as every other one is
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 if context.is_offline_mode():

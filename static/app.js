@@ -281,5 +281,13 @@
     if (window.htmx) htmx.config.timeout = 20000;
     localiseTimes(document);
     restoreDrafts();
+    // The stepper scrolls on its own beside the page: bring the current principle into it,
+    // without moving the page itself.
+    var side = document.querySelector(".walk__side");
+    var current = side && side.querySelector(".stepper__item--current");
+    if (current && side.scrollHeight > side.clientHeight) {
+      var offset = current.getBoundingClientRect().top - side.getBoundingClientRect().top;
+      side.scrollTop += offset - side.clientHeight / 2;
+    }
   });
 })();

@@ -56,7 +56,7 @@ def fill(app, assessment_id: int, email: str = "resp-a@example.org") -> None:
             inputs.append(AnswerInput(indicator.key, level, False,
                                       evidence_for(indicator.key, index), note, None))
         save_answers(db.session, assessment_id, inputs, user.id)
-        levels = action_store.answer_levels(db.session, assessment_id)
+        levels = action_store.answer_levels(db.session, assessment_id, instrument)
         plan = build_plan(instrument, levels, {}, date(2027, 1, 1), "en")
         statuses = ["in_progress", "not_started", "done", "not_started", "in_progress"]
         for index, action in enumerate(plan.actions[:12]):

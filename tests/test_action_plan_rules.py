@@ -176,3 +176,54 @@ def test_an_unrated_indicator_cannot_have_an_action(instrument):
     with pytest.raises(ActionInputError) as refused:
         parse_action(instrument, instrument.indicators[0].key, None, form())
     assert refused.value.code == "not_rated"
+
+
+# ------------------------------------------------- unequal level scores, unsupported claims
+
+@pytest.fixture(scope="module")
+def maturity():
+    """Levels 0–3 that count for 0, 0.25, 0.5 and 1; evidence needed from level 2."""
+    from pathlib import Path
+    return load_path(Path(__file__).parent / "data" / "maturity-framework.yaml")
+
+
+def test_on_unequal_level_scores_targets_and_gaps_count_steps_up_the_scale(maturity):
+    gsm = maturity.principle("G-SM")
+    answers = {gsm.indicators[0].key: AnswerValue(0), gsm.indicators[1].key: AnswerValue(1),
+               gsm.indicators[2].key: AnswerValue(3), gsm.indicators[3].key: AnswerValue(2)}
+    stored = {gsm.indicators[1].key: StoredAction(gsm.indicators[1].key, target_level=3,
+                                                  description="Adopt the strategy")}
+    plan = build_plan(maturity, answers, stored, TODAY, "en")
+    by_key = {a.key: a for a in plan.actions}
+    # Level 0 (score 0) is the principle's weakest link: its default target is level 1.
+    first = by_key[gsm.indicators[0].key]
+    assert (first.level, first.target, first.gap, first.weakest_link) == (0, 1, 1, True)
+    assert first.priority == Priority.HIGH
+    # Level 1 (score 0.25) to the chosen level 3 (score 1): two steps, not 0.75 or 3.
+    second = by_key[gsm.indicators[1].key]
+    assert (second.target, second.gap, second.suggested_priority) == (3, 2, Priority.MEDIUM)
+    assert gsm.indicators[2].key not in by_key  # level 3 is the top: nothing to plan
+    # A target must be a level of the scale, never a score.
+    with pytest.raises(ActionInputError) as refused:
+        parse_action(maturity, gsm.indicators[3].key, 2,
+                     {"target_level": "0.75", "description": "x"})
+    assert refused.value.code == "target_off_scale"
+
+
+def test_weakest_links_compare_the_levels_scores(maturity):
+    gpp = maturity.principle("G-PP")
+    answers = {i.key: AnswerValue(level) for i, level in zip(gpp.indicators, (1, 1, 2),
+                                                             strict=False)}
+    assert weakest_links(maturity, answers) == {gpp.indicators[0].key, gpp.indicators[1].key}
+
+
+def test_an_unsupported_claim_is_flagged_on_its_action_and_suggested_at_least_medium(maturity):
+    gsm = maturity.principle("G-SM")
+    claimed, backed = gsm.indicators[0].key, gsm.indicators[1].key
+    answers = {claimed: AnswerValue(2, unsupported=True), backed: AnswerValue(2)}
+    plan = build_plan(maturity, answers, {}, TODAY, "en")
+    by_key = {a.key: a for a in plan.actions}
+    assert by_key[claimed].unsupported and not by_key[backed].unsupported
+    assert by_key[claimed].suggested_priority == Priority.MEDIUM  # one step, but unsupported
+    assert by_key[backed].suggested_priority == Priority.LOW
+    assert suggested_priority(1, True, unsupported=True) == Priority.HIGH

@@ -11,9 +11,12 @@ from cbassess.charts import (
     Point,
     RadarAxis,
     axis_angle,
+    radar_layout,
     radar_point,
     radar_polygon,
     radar_svg,
+    short_labels,
+    text_width,
 )
 
 CENTER = Point(200.0, 150.0)
@@ -203,8 +206,10 @@ def test_radar_svg_score_polygon_has_the_radar_polygon_vertices():
     root = parse(svg)
     (score,) = polygons(root, "radar-score")
     drawn = vertices(score)
-    # viewBox is (size + 220) × (size + 80); the rim is size / 2 - 10 from the centre.
-    center, radius = Point(320, 250), 200
+    layout = radar_layout([RadarAxis(n, None) for n in "ABCD"], size=420)
+    center, radius = layout.center, 200  # the rim is size / 2 - 10 from the centre
+    assert root.get("viewBox") == f"0 0 {layout.width:g} {layout.height:g}"
+    assert (center.x, center.y) == (layout.width / 2, layout.height / 2)
     expected = radar_polygon(center, radius, [4, None, 2, 0], 0, 4)
     assert [c for xy in drawn for c in xy] == pytest.approx(flat(expected))
 
@@ -226,7 +231,7 @@ def test_radar_svg_with_a_scale_starting_at_1():
     root = parse(svg)
     (score,) = polygons(root, "radar-score")
     drawn = vertices(score)
-    center = Point(320, 250)
+    center = radar_layout([RadarAxis("A", 1), RadarAxis("B", 4), RadarAxis("C", 2.5)]).center
     assert drawn[0] == pytest.approx((center.x, center.y))
     assert drawn[1] != pytest.approx((center.x, center.y))
     assert len(polygons(root, "radar-ring")) == 3
@@ -279,3 +284,81 @@ def test_radar_svg_draws_the_comparison_under_the_score():
     root = parse(radar_svg(axes(4, 3), [0, 1, 2, 3, 4], "Scores", comparison=[1, 2, 3, 4]))
     order = [p.get("class") for p in root.iter(f"{SVG}polygon")]
     assert order.index("radar-comparison") < order.index("radar-score")
+
+
+# --------------------------------------------------------------------------- label layout
+
+# Principle titles as long as real frameworks write them, in more than one script.
+LONG_TITLES = [
+    "Political will", "Ownership and commitment", "Holistic development",
+    "Demand driven and responsive support", "Partnerships",
+    "Governance and strategic management of the organisation",
+    "Risk management and compliance", "Human resources: recruitment, training and careers",
+    "Информационные технологии и данные", "الشفافية والمساءلة",
+    "Stakeholder engagement and communication with the trade", "Integrity",
+    "Performance measurement and continuous improvement", "Infrastructure and equipment",
+    "Coordinated border management",
+]
+SHORT_KEYS = ["PW", "OC", "HD", "DD", "PA", "G-SM", "RM-C", "HR", "IT", "TA", "SE", "IN",
+              "PM", "IE", "CBM"]
+
+
+def layout_axes(count: int) -> list[RadarAxis]:
+    return [RadarAxis(LONG_TITLES[n], n % 5, SHORT_KEYS[n]) for n in range(count)]
+
+
+@pytest.mark.parametrize("abbreviate", [False, True])
+@pytest.mark.parametrize("count", range(3, 16))
+def test_every_label_lies_inside_the_chart_and_no_two_overlap(count, abbreviate):
+    layout = radar_layout(layout_axes(count), abbreviate=abbreviate)
+    assert len(layout.labels) == count
+    for label in layout.labels:
+        box = label.box
+        assert 0 <= box.left < box.right <= layout.width, (count, label.lines)
+        assert 0 <= box.top < box.bottom <= layout.height, (count, label.lines)
+        # The box holds every line as estimated for the font, so no text is cut off.
+        assert box.right - box.left >= max(text_width(line, label.font_size)
+                                           for line in label.lines) - 0.01
+    for n, first in enumerate(layout.labels):
+        for second in layout.labels[n + 1:]:
+            assert not first.box.overlaps(second.box), (count, first.lines, second.lines)
+    # And no label covers the circle the data is drawn in: the nearest point of each box
+    # lies outside it.
+    center = layout.center
+    for label in layout.labels:
+        box = label.box
+        nearest = (min(max(center.x, box.left), box.right), min(max(center.y, box.top),
+                                                                   box.bottom))
+        assert math.dist(nearest, (center.x, center.y)) >= layout.radius, label.lines
+
+
+def test_a_few_axes_carry_their_full_titles():
+    layout = radar_layout(layout_axes(5))
+    assert not layout.abbreviated
+    assert " ".join(layout.labels[3].lines) == "Demand driven and responsive support"
+
+
+@pytest.mark.parametrize("count", [9, 12, 15])
+def test_many_axes_carry_their_abbreviations_and_the_svg_names_each_in_full(count):
+    axes_ = layout_axes(count)
+    layout = radar_layout(axes_)
+    assert layout.abbreviated
+    assert [label.lines for label in layout.labels] == [(k,) for k in SHORT_KEYS[:count]]
+    root = parse(radar_svg(axes_, [0, 1, 2, 3, 4], "Scores"))
+    labels = [t for t in root.iter(f"{SVG}text") if t.get("class") == "radar-label"]
+    assert [t.find(f"{SVG}title").text for t in labels] == LONG_TITLES[:count]
+
+
+def test_abbreviations_longer_than_the_limit_give_way_to_numbers():
+    axes_ = [RadarAxis(f"Title {n}", 1, f"KEY-LONGER-{n}") for n in range(10)]
+    assert short_labels(axes_) == [str(n) for n in range(1, 11)]
+
+
+def test_unequal_scores_draw_rings_at_each_score():
+    root = parse(radar_svg(axes(4, 0.5), [0, 0.25, 0.5, 1], "Scores"))
+    ticks = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "radar-tick"]
+    assert ticks == ["0", "0.25", "0.5", "1"]
+    rings = polygons(root, "radar-ring")
+    layout = radar_layout(axes(4, 0.5))
+    tops = [vertices(ring)[0][1] for ring in rings]
+    assert tops == pytest.approx([layout.center.y - 200 * f for f in (0.25, 0.5, 1)])

@@ -110,7 +110,7 @@ SHIPPED_FILE = Path(__file__).parent.parent / "cbassess" / "instruments" / \
 def test_instrument_check_says_every_declared_language_is_complete(runner):
     result = runner.invoke(args=["instrument", "check", str(SHIPPED_FILE)])
     assert result.exit_code == 0, result.output
-    assert "wco-cb-core-principles 1.1.0" in result.output
+    assert "wco-cb-core-principles 1.2.0" in result.output
     assert "languages en, fr: every text translated" in result.output
 
 
@@ -142,7 +142,7 @@ def test_instrument_check_lists_every_text_missing_a_declared_language(runner, t
 def test_assessments_taken_on_1_0_0_keep_its_text_after_the_french_version_arrives(
         app, runner, make_browser):
     """A database from before the French holds 1.0.0 and rounds on it; init-db (run by every
-    upgrade) adds 1.1.0 beside it. Old rounds keep the text and fingerprint they were taken
+    upgrade) adds the newest beside it. Old rounds keep the text and fingerprint they were taken
     on and still work end to end; a new round is offered the new version."""
     from datetime import UTC, datetime
 
@@ -153,7 +153,7 @@ def test_assessments_taken_on_1_0_0_keep_its_text_after_the_french_version_arriv
     with app.app_context():
         old, created = import_instrument(data / "wco-cb-core-principles-1.0.0.yaml")
         assert created and old.version == "1.0.0"
-        old.imported_at = datetime(2026, 1, 1, tzinfo=UTC)  # imported long before 1.1.0
+        old.imported_at = datetime(2026, 1, 1, tzinfo=UTC)  # long before the newest
         organisation = db.session.query(Organisation).filter_by(name="Administration A").one()
         assessment = Assessment(organisation=organisation, instrument_row=old,
                                 round_name="2025 round")
@@ -167,7 +167,7 @@ def test_assessments_taken_on_1_0_0_keep_its_text_after_the_french_version_arriv
     with app.app_context():
         versions = {row.version for row in db.session.query(Instrument).filter_by(
             key="wco-cb-core-principles")}
-        assert versions == {"1.0.0", "1.1.0"}
+        assert versions == {"1.0.0", "1.2.0"}
         assert db.session.get(Assessment, old_id).instrument_row.content_hash == old_hash
 
     respondent.post("/language", {"language": "fr", "next": "/assessments"})
@@ -179,7 +179,7 @@ def test_assessments_taken_on_1_0_0_keep_its_text_after_the_french_version_arriv
     report = respondent.get(f"/assessments/{old_id}/report.pdf")
     assert report.status_code == 200 and "version 1.0.0" in pdf_text(report.data)
     choices = respondent.get("/assessments").text
-    assert "(version 1.1.0)" in choices and "(version 1.0.0)" not in choices
+    assert "(version 1.2.0)" in choices and "(version 1.0.0)" not in choices
 
 
 def test_create_user_with_a_language(runner, app):

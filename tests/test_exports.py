@@ -37,7 +37,8 @@ def test_csv_has_a_bom_one_row_per_indicator_and_neutral_cells(respondent, fille
     rows = list(csv.DictReader(io.StringIO(reply.data.decode("utf-8-sig"))))
     assert len(rows) == 28
     assert list(rows[0]) == ["Principle", "Indicator", "Question", "Level", "Level name",
-                             "Not applicable", "Evidence", "Note", "Saved by",
+                             "Score", "Not applicable", "Unsupported claim", "Evidence",
+                             "Kind of evidence", "Confidence", "Note", "Saved by",
                              "Saved at (UTC)", "Validated level", "Validated as not applicable",
                              "Review", "Finding"]
     pw2 = next(r for r in rows if r["Indicator"] == "PW.2")

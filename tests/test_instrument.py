@@ -12,11 +12,13 @@ import yaml
 
 from cbassess.instrument import (
     MAX_FILE_BYTES,
+    Block,
     InstrumentError,
     Text,
     load_path,
     load_text,
     shipped_paths,
+    text_blocks,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -648,37 +650,174 @@ def test_valid_instrument_key_is_accepted(key):
     assert load(doc).key == key
 
 
-@pytest.mark.parametrize("key", ["bb", "Bb", "1B", "B-B", "B.B", "ABCDEFGHIJK"])
+@pytest.mark.parametrize("key", ["1B", "B--B", "-B", "B-", "B.B", "B B", "B_B", "A" * 21])
 def test_invalid_principle_key_is_rejected(key):
     doc = minimal()
     doc["principles"][1]["key"] = key
-    rejected(doc, "principles[1].key", "must be upper-case letters and digits, e.g. PW")
+    rejected(doc, "principles[1].key",
+             "must start with a letter and hold letters, digits and single hyphens, "
+             "at most 20 characters")
 
 
-@pytest.mark.parametrize("key", ["BB-1", "BB.0", "BB.100", "BB.x", "BB.1.2", "BB.", "bb.1",
-                                 "BB.01"])
+@pytest.mark.parametrize("key", ["G-SM", "bb", "Q1", "A-1-B", "A" * 20])
+def test_principle_keys_of_real_frameworks_are_accepted(key):
+    doc = minimal()
+    doc["principles"][1]["key"] = key
+    doc["principles"][1]["indicators"] = [indicator(f"{key}.1")]
+    assert load(doc).principle(key).indicators[0].key == f"{key}.1"
+
+
+@pytest.mark.parametrize("key", ["BB-1", "BB.", "BB..1", "BB.1.", "bb.1", "BB.1 2", "BB.-1",
+                                 "BB.1_a"])
 def test_invalid_indicator_key_is_rejected(key):
     doc = minimal()
     doc["principles"][1]["indicators"][0]["key"] = key
-    rejected(doc, "principles[1].indicators[0].key", f"{key!r} must be BB.<number>, e.g. BB.1")
+    rejected(doc, "principles[1].indicators[0].key", f"{key!r} must be BB.<code>")
+
+
+@pytest.mark.parametrize("key", ["BB.0", "BB.100", "BB.x", "BB.1.2", "BB.01", "BB.1-a",
+                                 "BB.2.b.iii"])
+def test_nested_and_lettered_indicator_keys_are_accepted(key):
+    doc = minimal()
+    doc["principles"][1]["indicators"][0]["key"] = key
+    assert load(doc).indicator(key) is not None
+
+
+def test_indicator_key_longer_than_the_limit_is_rejected():
+    doc = minimal()
+    key = "BB." + "1" * 38
+    doc["principles"][1]["indicators"][0]["key"] = key
+    rejected(doc, "principles[1].indicators[0].key", "is longer than 40 characters")
+    doc["principles"][1]["indicators"][0]["key"] = key[:-1]
+    assert load(doc).indicator(key[:-1]) is not None
 
 
 def test_indicator_key_not_prefixed_by_its_principle_is_rejected():
     doc = minimal()
     doc["principles"][1]["indicators"][0]["key"] = "AA.2"
-    rejected(doc, "principles[1].indicators[0].key", "'AA.2' must be BB.<number>, e.g. BB.1")
+    rejected(doc, "principles[1].indicators[0].key", "'AA.2' must be BB.<code>")
 
 
 def test_indicator_key_with_the_principle_as_a_mere_prefix_is_rejected():
     doc = minimal()
     doc["principles"][1]["indicators"][0]["key"] = "BBB.1"
-    rejected(doc, "principles[1].indicators[0].key", "must be BB.<number>")
+    rejected(doc, "principles[1].indicators[0].key", "must be BB.<code>")
 
 
-def test_indicator_key_up_to_99_is_accepted():
+def test_indicator_keys_that_differ_only_by_dots_and_hyphens_are_rejected():
     doc = minimal()
-    doc["principles"][1]["indicators"][0]["key"] = "BB.99"
-    assert load(doc).indicator("BB.99") is not None
+    doc["principles"][1]["indicators"] = [indicator("BB.1-2"), indicator("BB.1.2")]
+    rejected(doc, "principles", "indicator keys 'BB.1-2' and 'BB.1.2' differ only by dots "
+                                "and hyphens")
+
+
+# --------------------------------------------------------------------------- level scores
+
+
+def test_levels_score_their_value_unless_the_instrument_says_otherwise():
+    scale = load(minimal()).scale
+    assert scale.scores == (0.0, 1.0, 2.0)
+    assert not scale.has_own_scores
+
+
+def test_levels_may_carry_unequal_scores():
+    doc = minimal()
+    for level, score in zip(doc["scale"]["levels"], (0, 0.25, 1), strict=True):
+        level["score"] = score
+    scale = load(doc).scale
+    assert scale.scores == (0.0, 0.25, 1.0)
+    assert scale.has_own_scores
+    assert (scale.minimum_score, scale.maximum_score, scale.score_of(1)) == (0.0, 1.0, 0.25)
+
+
+@pytest.mark.parametrize("scores,index", [((0, 0.5, 0.5), 2), ((1, 0.5, 2), 1)])
+def test_scores_that_do_not_increase_are_rejected(scores, index):
+    doc = minimal()
+    for level, score in zip(doc["scale"]["levels"], scores, strict=True):
+        level["score"] = score
+    rejected(doc, f"scale.levels[{index}].score", "scores must increase with the levels")
+
+
+@pytest.mark.parametrize("score", ["high", True, float("nan"), [1]])
+def test_a_score_that_is_not_a_number_is_rejected(score):
+    doc = minimal()
+    doc["scale"]["levels"][1]["score"] = score
+    rejected(doc, "scale.levels[1].score", "must be a number")
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+def test_evidence_threshold_of_the_scale_applies_to_every_indicator_unless_overridden():
+    doc = minimal()
+    doc["scale"]["evidence_required_from"] = 1
+    doc["principles"][1]["indicators"][0]["evidence_required_from"] = 2
+    doc["principles"][2]["indicators"][0]["evidence_required_from"] = None
+    loaded = load(doc)
+    assert loaded.indicator("AA.1").evidence_required_from == 1
+    assert [loaded.indicator("AA.1").needs_evidence(v) for v in (None, 0, 1, 2)] == [
+        False, False, True, True]
+    assert loaded.indicator("BB.1").evidence_required_from == 2
+    assert not loaded.indicator("CC.1").needs_evidence(2)
+
+
+def test_no_threshold_means_no_claim_needs_evidence():
+    loaded = load(minimal())
+    assert not any(i.needs_evidence(2) for i in loaded.indicators)
+
+
+@pytest.mark.parametrize("value", [3, -1, "2", True])
+def test_an_evidence_threshold_off_the_scale_is_rejected(value):
+    doc = minimal()
+    doc["scale"]["evidence_required_from"] = value
+    rejected(doc, "scale.evidence_required_from", "must be a level of the scale (0–2) or null")
+    doc = minimal()
+    doc["principles"][0]["indicators"][0]["evidence_required_from"] = value
+    rejected(doc, "principles[0].indicators[0].evidence_required_from", "must be a level")
+
+
+def test_answer_fields_are_those_the_instrument_lists():
+    doc = minimal()
+    assert load(doc).answer_fields == ()
+    doc["answer_fields"] = ["confidence", "evidence_kind"]
+    assert load(doc).answer_fields == ("confidence", "evidence_kind")
+    doc["answer_fields"] = ["mood"]
+    rejected(doc, "answer_fields[0]", "'mood' is not one of evidence_kind, confidence")
+    doc["answer_fields"] = ["confidence", "confidence"]
+    rejected(doc, "answer_fields[1]", "'confidence' is listed twice")
+
+
+# --------------------------------------------------------------------------- wording
+
+
+def test_wording_is_optional_translatable_text():
+    doc = minimal()
+    assert dict(load(doc).wording) == {}
+    doc["wording"] = {"tagline": {"en": "Maturity check", "fr": "Diagnostic"},
+                      "footer": "Built on the framework."}
+    wording = load(doc).wording
+    assert wording["tagline"].get("fr") == "Diagnostic"
+    assert str(wording["footer"]) == "Built on the framework."
+    doc["wording"] = {"slogan": "x"}
+    rejected(doc, "wording", "has unknown field 'slogan'")
+
+
+# --------------------------------------------------------------------------- prose blocks
+
+
+def test_guidance_is_read_as_paragraphs_and_lists():
+    text = ("Give the plan.\nAnd its date.\n\n- the plan\n- its budget,\n  over years\n"
+            "1. first\n2) second\n\n<b>not markup</b>")
+    assert text_blocks(text) == (
+        Block("paragraph", ("Give the plan. And its date.",)),
+        Block("list", ("the plan", "its budget, over years")),
+        Block("numbered", ("first", "second")),
+        Block("paragraph", ("<b>not markup</b>",)),
+    )
+
+
+def test_one_line_of_guidance_is_one_paragraph():
+    assert text_blocks("Just this.") == (Block("paragraph", ("Just this.",)),)
 
 
 # --------------------------------------------------------------------------- duplicates
@@ -972,9 +1111,9 @@ def test_shipped_instrument_declares_english_and_french_and_has_both_everywhere(
 
 def test_shipped_french_is_a_new_version_whose_english_is_that_of_1_0_0():
     """Adding the French changed the file, so it is a new version; its English is word for
-    word the previous one's, so rounds on 1.0.0 and 1.1.0 measure against the same text."""
+    word the previous one's, so rounds on 1.0.0 and later ones measure against the same text."""
     previous, current = load_path(PREVIOUS), load_path(SHIPPED)
-    assert (previous.version, current.version) == ("1.0.0", "1.1.0")
+    assert (previous.version, current.version) == ("1.0.0", "1.2.0")
     assert previous.content_hash != current.content_hash
     assert [(path, text.get("en")) for path, text in previous.texts()] == [
         (path, text.get("en")) for path, text in current.texts()]

@@ -183,8 +183,8 @@ def test_db_upgrade_brings_a_0_1_0_database_under_migrations_without_losing_a_ro
 
 
 def test_init_db_on_a_0_1_0_database_just_works(legacy_url):
-    """Every row kept; the one row added is the shipped instrument's newer version (1.1.0,
-    which added the French), beside the 1.0.0 the assessment was taken on."""
+    """Every row kept; the one row added is the shipped instrument's newer version (1.2.0,
+    with the French and the evidence thresholds), beside the 1.0.0 the assessment was taken on."""
     before = legacy_rows(legacy_url)
     app = app_on(legacy_url)
     with app.app_context():
@@ -194,7 +194,7 @@ def test_init_db_on_a_0_1_0_database_just_works(legacy_url):
     assert current_revision(legacy_url) == revisions_oldest_first()[-1]
     after = legacy_rows(legacy_url)
     added = [row for row in after["instruments"] if row not in before["instruments"]]
-    assert len(added) == 1 and "1.1.0" in added[0]
+    assert len(added) == 1 and "1.2.0" in added[0]
     after["instruments"] = [row for row in after["instruments"] if row not in added]
     assert after == before
 

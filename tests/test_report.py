@@ -124,8 +124,8 @@ def test_the_pdf_is_tagged_with_title_language_and_chart_alternatives(respondent
                  "/Figure", "/L", "/LI", "/Art", "/Sect"):
         assert roles[role] > 0, role
     assert len(alternatives) == 2
-    assert alternatives[0].startswith("Radar chart of the average level per principle")
-    assert alternatives[1].startswith("Bar chart of the average level per principle")
+    assert alternatives[0].startswith("Radar chart of the average score per principle")
+    assert alternatives[1].startswith("Bar chart of the average score per principle")
     assert "Political will 1.60" in alternatives[0]  # the figures, not just a title
 
 
@@ -205,7 +205,12 @@ def test_the_download_button_prepares_the_pdf_and_a_failure_reads_as_a_sentence(
 def test_the_preview_is_the_same_report_in_the_browser(respondent, filled):
     preview = respondent.get(f"/assessments/{filled}/report/preview?notes=1")
     assert preview.status_code == 200
-    assert 'href="/static/report.css"' in preview.text
+    # The print stylesheet under its content-hashed name, served like every static file.
+    stylesheet = re.search(r'<link rel="stylesheet" href="(/static/report\.[0-9a-f]{12}\.css)">',
+                           preview.text)
+    assert stylesheet
+    served = respondent.get(stylesheet.group(1))
+    assert served.status_code == 200 and b"@page" in served.data
     for part in ('id="summary"', 'id="principle-PW"', 'id="action_plan"', 'id="methodology"',
                  "Internal note PW.1", "Direction de la stratégie"):
         assert part in preview.text

@@ -17,7 +17,7 @@ def test_results_page_shows_both_scores_chart_and_table(respondent, a_id):
     respondent.autosave(a_id, "PW.2", level=1, evidence="b")
     page = respondent.get(f"/assessments/{a_id}/results")
     assert page.status_code == 200
-    assert '<svg xmlns="http://www.w3.org/2000/svg" class="radar"' in page.text
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="radar radar--full"' in page.text
     assert 'role="img"' in page.text
     assert "<caption>Scores by principle (scale 0–4)</caption>" in page.text
     assert "2.50" in page.text      # PW average of 4 and 1

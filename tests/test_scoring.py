@@ -344,3 +344,69 @@ def test_weakest_areas_list_every_indicator_tied_at_the_cut_off():
     weakest = weakest_areas(indicators, count=3)
     assert [i.key for i in weakest] == ["A.1", "A.2", "A.3", "A.4", "A.5"]
     assert weakest_areas(indicators[:1]) == ()
+
+
+# --------------------------------------------------------------------------- level scores
+
+MATURITY = load_path(HERE / "data" / "maturity-framework.yaml")  # levels 0–3 score 0–1
+
+
+def test_averages_use_the_levels_scores_not_their_positions():
+    levels = dict(zip((i.key for i in MATURITY.principle("G-SM").indicators),
+                      (0, 1, 2, 3, 3, 1), strict=True))
+    scores = score(MATURITY, {k: AnswerValue(level=v) for k, v in levels.items()})
+    gsm = scores.principle("G-SM")
+    # By hand: (0 + 0.25 + 0.5 + 1 + 1 + 0.25) / 6 = 3 / 6; on the positions it would be 10/6.
+    assert gsm.average == pytest.approx(0.5)
+    assert (gsm.weakest, gsm.weakest_label) == (0, "0+")
+    assert gsm.percent == pytest.approx(50)
+    assert scores.average == pytest.approx(0.5)  # the only principle with a score
+    assert [i.score for i in scores.indicators[:6]] == [0, 0.25, 0.5, 1, 1, 0.25]
+
+
+def test_weakest_link_is_printed_as_a_score():
+    values = {i.key: AnswerValue(level=1) for i in MATURITY.principle("O-HR").indicators}
+    values["O-HR.2"] = AnswerValue(level=2)
+    principle = score(MATURITY, values).principle("O-HR")
+    assert principle.weakest_label == "0.25+"
+    assert principle.average == pytest.approx((0.25 * 5 + 0.5) / 6)
+
+
+def test_confidence_is_counted_per_principle_in_a_fixed_order():
+    keys = [i.key for i in MATURITY.principle("G-SM").indicators]
+    values = {keys[0]: AnswerValue(level=1, confidence="low"),
+              keys[1]: AnswerValue(level=1, confidence="high"),
+              keys[2]: AnswerValue(level=1, confidence="low"),
+              keys[3]: AnswerValue(level=1)}
+    principle = score(MATURITY, values).principle("G-SM")
+    assert principle.confidence == (("high", 1), ("low", 2))
+
+
+def test_weakest_areas_compare_the_levels_scores_and_keep_ties_on_them():
+    from cbassess.scoring import weakest_areas
+    gsm = [i.key for i in MATURITY.principle("G-SM").indicators]
+    gpp = [i.key for i in MATURITY.principle("G-PP").indicators]
+    keys = gsm + gpp[:4]
+    # Levels 0, 1, 1, 1, 1, 3, 3, 3, 2, 2 count for 0, .25 ×4, 1 ×3, .5 ×2.
+    levels = dict(zip(keys, (0, 1, 1, 1, 1, 3, 3, 3, 2, 2), strict=True))
+    # G-SM.5 (level 1) claimed with no evidence: flagged, but still a gap like the others.
+    values = {k: AnswerValue(level=v, unsupported=(k == gsm[4])) for k, v in levels.items()}
+    scores = score(MATURITY, values)
+    weakest = weakest_areas(scores.indicators)
+    # By hand: the three strongest are the three level-3 claims (score 1); the weakest
+    # three run 0, .25, .25, and the cut-off at .25 brings in the other two at .25.
+    assert [i.key for i in weakest] == gsm[:5]
+    assert [i.score for i in weakest] == [0, 0.25, 0.25, 0.25, 0.25]
+    assert [i.unsupported for i in weakest] == [False, False, False, False, True]
+    assert all(i.key not in {s.key for s in scores.strongest} for i in weakest)
+
+
+def test_weakest_areas_order_by_score_where_it_differs_from_the_level():
+    from cbassess.scoring import weakest_areas
+    # The rule is stated on scores: with scores out of the levels' order, the cut-off and
+    # the order follow the scores (with the levels, A.2 would be left out).
+    indicators = [IndicatorScore("A.1", "A", 1, False, 0.5),
+                  IndicatorScore("A.2", "A", 2, False, 0.25),
+                  IndicatorScore("A.3", "A", 3, False, 1.0),
+                  IndicatorScore("A.4", "A", 3, False, 1.0)]
+    assert [i.key for i in weakest_areas(indicators, count=2)] == ["A.2", "A.1"]

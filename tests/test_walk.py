@@ -73,7 +73,7 @@ def test_autosave_reply_shows_the_principle_progress_after_the_save(respondent, 
     respondent.autosave(a_id, "PW.1", level=1, evidence="one")
     response = respondent.autosave(a_id, "PW.2", level=3, evidence="two")
     assert "2 of 5 indicators answered in this principle" in response.text
-    assert "average 2.0, weakest link 1+" in response.text
+    assert "average 2.00, weakest link 1+" in response.text
     assert 'data-edits="2"' in response.text
 
 

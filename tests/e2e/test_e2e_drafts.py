@@ -103,7 +103,7 @@ def test_the_sign_out_reply_alone_clears_the_browsers_storage(new_context):
     login(page, RESPONDENT)
     assessment_id = start_round(page, "Header only " + page.url[-4:])
     type_offline(page, assessment_id, "Only the header can remove this.")
-    page.route(re.compile(r"/static/app\.js"), lambda route: route.fulfill(
+    page.route(re.compile(r"/static/app(\.[0-9a-f]{12})?\.js$"), lambda route: route.fulfill(
         status=200, content_type="text/javascript", body="/* no script */"))
     page.reload()
     assert drafts(page) != {}

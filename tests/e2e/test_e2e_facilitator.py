@@ -50,7 +50,7 @@ def test_facilitator_reads_results_and_report(page: Page):
     page.get_by_role("link", name="Results", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"Results: {DEMO_ADMINISTRATION}")
     expect(page.locator(".meta")).to_contain_text("Self-assessed — not validated")
-    expect(page.locator("figure.chart svg[role=img]")).to_be_visible()
+    expect(page.locator("figure.chart svg[role=img]:visible")).to_be_visible()
     expect(page.get_by_role("table", name=re.compile("Scores by principle"))).to_be_visible()
 
     # The report page prepares the PDF (htmx) and offers it; it holds the answers.

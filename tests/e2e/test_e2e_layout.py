@@ -50,7 +50,7 @@ def main_pages(page: Page):
     page.goto(f"{overview}/principles/{FIRST.key}")
     yield "principle"
     page.goto(f"{overview}/results")
-    expect(page.locator("figure.chart svg")).to_be_visible()
+    expect(page.locator("figure.chart svg:visible")).to_be_visible()
     yield "results"
     page.goto(f"{overview}/answers/{FIRST.indicators[0].key}/history")
     yield "history"

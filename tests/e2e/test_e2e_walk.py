@@ -83,7 +83,7 @@ def submit_and_check_results(page: Page, assessment_id: int, token: str) -> None
     expect(page.locator(".page-head .badge")).to_have_text("Submitted for review")
     page.get_by_role("link", name="Results", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Results")
-    expect(page.locator("figure.chart svg[role=img]")).to_be_visible()
+    expect(page.locator("figure.chart svg[role=img]:visible")).to_be_visible()
     expect(page.locator(".scores-table tfoot")).to_contain_text(f"{TOTAL}/{TOTAL} (100%)")
     text = fetch_pdf(page, assessment_id)
     first = INSTRUMENT.principles[0].indicators[0].key
