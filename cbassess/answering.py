@@ -124,8 +124,8 @@ def _principle_context(assessment: Assessment, instrument: InstrumentSpec, princ
     previous, following = _neighbours(instrument, principle)
     return dict(
         assessment=assessment, instrument=instrument, principle=principle, views=views,
-        scores=scores_of(instrument, answers, files_of(assessment.id)), previous=previous,
-        following=following, language=language(), editable=editable(assessment),
+        scores=scores_of(instrument, answers, files_of(assessment.id, instrument, answers)),
+        previous=previous, following=following, language=language(), editable=editable(assessment),
         edits=edit_count(answers),
         evidence_files=files_by_indicator(current_files(
             db.session, assessment.id, [i.key for i in principle.indicators])),
@@ -281,9 +281,11 @@ def _autosave_reply(indicator: Indicator, state: str, message: str | None, statu
                                 key=indicator.principle_key, _anchor=f"ind-{indicator.key}"),
                         303)
     progress = edits = None
+    # Files are looked for only when the text alone leaves the claim unsupported (most
+    # saves are typing evidence, which needs no more reads).
     unsupported = state == "saved" and answer is not None and answer_store.is_unsupported(
-        indicator, answer, indicator.key in indicators_with_files(
-            db.session, context["assessment"].id, [indicator.key]))
+        indicator, answer) and not indicators_with_files(
+            db.session, context["assessment"].id, [indicator.key])
     if states is not None:  # as the save left them: no need to read them again
         progress, edits = scoring.progress(context["instrument"], states), edit_count(states)
     stepper = progress is not None and progress.answered != answered_before

@@ -165,7 +165,8 @@ def _overview_with(assessment: Assessment, instrument: InstrumentSpec,
             actions[action] = refusal_text(outcome) if isinstance(outcome, Refusal) else None
     return render_template(
         "walk/overview.html", assessment=assessment, instrument=instrument,
-        scores=scores_of(instrument, answers, files_of(assessment.id)), language=language(),
+        scores=scores_of(instrument, answers, files_of(assessment.id, instrument, answers)),
+        language=language(),
         editable=editable(assessment), missing=missing,
         next_unanswered=first_unanswered(instrument, answers),
         events=transitions.events_of(db.session, assessment.id),
@@ -200,7 +201,7 @@ def submit(assessment_id: int):
     instrument = instrument_of(assessment)
     if request.method != "POST":
         answers = load_answers(assessment.id)
-        scores = scores_of(instrument, answers, files_of(assessment.id))
+        scores = scores_of(instrument, answers, files_of(assessment.id, instrument, answers))
         return render_template(
             "walk/submit.html", assessment=assessment, instrument=instrument,
             language=language(), editable=editable(assessment), scores=scores,

@@ -73,8 +73,14 @@ def scores_of(instrument: InstrumentSpec, answers: dict[str, Answer],
     return score(instrument, claim_values(instrument, answers, with_files))
 
 
-def files_of(assessment_id: int) -> frozenset[str]:
-    """The indicators whose answers have files (for the evidence rule), in one query."""
+def files_of(assessment_id: int, instrument: InstrumentSpec,
+             answers: Mapping[str, Answer]) -> frozenset[str]:
+    """The indicators whose answers have files, for the evidence rule: looked up (one
+    query) only when some claim lacks written evidence, as files alone could support it."""
+    if not any(instrument.indicator(key) is not None
+               and answer_store.is_unsupported(instrument.indicator(key), answer)
+               for key, answer in answers.items()):
+        return frozenset()
     return indicators_with_files(db.session, assessment_id)
 
 

@@ -81,7 +81,7 @@ def _report_data(assessment: Assessment, language: str | None = None,
     language = language or _language()
     instrument = instrument_of(assessment)
     answers = load_answers(assessment.id)
-    with_files = files_of(assessment.id)
+    with_files = files_of(assessment.id, instrument, answers)
     claimed = scores_of(instrument, answers, with_files)
     review = reviews.reviews_of(db.session, assessment.id)
     validated = assessment.status == Status.VALIDATED

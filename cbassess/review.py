@@ -116,8 +116,8 @@ def _principle_context(assessment: Assessment, instrument: InstrumentSpec,
     return dict(
         assessment=assessment, instrument=instrument, principle=principle,
         language=language(), answers=answers,
-        unsupported_claims=scores_of(instrument, answers, files_of(assessment.id))
-        .unsupported_keys,
+        unsupported_claims=scores_of(
+            instrument, answers, files_of(assessment.id, instrument, answers)).unsupported_keys,
         views={i.key: review_store.ReviewView.of(reviews.get(i.key), answers.get(i.key))
                for i in principle.indicators},
         threads=review_store.threads_of(db.session, assessment.id),

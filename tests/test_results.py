@@ -98,9 +98,10 @@ def test_csv_export_has_one_row_per_indicator(respondent, a_id):
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert len(rows) == 28
     row = rows[0]
-    assert list(row) == ["Principle", "Indicator", "Question", "Level", "Level name",
-                         "Not applicable", "Evidence", "Note", "Saved by", "Saved at (UTC)",
-                         "Validated level", "Validated as not applicable", "Review", "Finding"]
+    assert list(row) == ["Principle", "Indicator", "Question", "Level", "Level name", "Score",
+                         "Not applicable", "Unsupported claim", "Evidence", "Kind of evidence",
+                         "Confidence", "Note", "Saved by", "Saved at (UTC)", "Validated level",
+                         "Validated as not applicable", "Review", "Finding"]
     assert row["Principle"] == "PW"
     assert row["Indicator"] == "PW.1" and row["Level"] == "3" and row["Level name"] == "Established"
     assert row["Evidence"] == "Budget, 74 %\nsecond line"

@@ -91,7 +91,7 @@ def test_every_csv_cell_is_quoted_and_reads_back(attacked, a_id):
     rows = list(csv.reader(io.StringIO(text, newline="")))
     records = re.findall(r'(?:^|,)("(?:[^"]|"")*"|[^,\r\n]*)', text.split("\r\n")[0])
     assert all(r.startswith('"') for r in records)
-    evidence = rows[0].index("evidence")
+    evidence = rows[0].index("Evidence")
     by_key = {row[1]: row for row in rows[1:]}
     assert by_key["PW.2"][evidence] == "ok;'@SUM(1)"
     assert by_key["PW.1"][evidence] == "'=1+1"
