@@ -194,7 +194,7 @@ def test_scores_and_percentages_are_written_the_french_way(french, a_id):
     assert ">3,50<" in results  # the principle's average
     assert f"7{NBSP}%" in results or f"7{NARROW_NBSP}%" in results  # 2 of 28 answered
     overview = french.get(f"/assessments/{a_id}").text
-    assert ">3,5<" in overview
+    assert ">3,50<" in overview
 
 
 def test_english_keeps_english_numbers(respondent, a_id):
@@ -275,7 +275,9 @@ def test_the_csv_in_french_has_french_headers_and_semicolons(respondent, a_id):
     assert 'filename="cbassess-AA-2026-round-fr.csv"' in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=";"))
     assert list(rows[0]) == ["Principe", "Indicateur", "Question", "Niveau",
-                             "Intitulé du niveau", "Sans objet", "Éléments probants", "Note",
+                             "Intitulé du niveau", "Note du niveau", "Sans objet",
+                             "Déclaration non étayée", "Éléments probants",
+                             "Type d’éléments probants", "Degré de confiance", "Note",
                              "Enregistré par", "Enregistré le (UTC)", "Niveau validé",
                              "Validé «\u00a0sans objet\u00a0»", "Examen", "Constat"]
     row = rows[1]
