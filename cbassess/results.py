@@ -433,6 +433,8 @@ def export_csv(assessment_id: int):
         exports.answer_rows(data["instrument"], data["answers"], data["language"],
                             data["with_files"]),
         data["reviews"]))
+    for row in rows:  # a score written as the language writes decimals ("0,25" in French)
+        row["score"] = i18n.level_score(row["score"]) if row["score"] is not None else ""
     columns = [*exports.ANSWER_COLUMNS, *exports.REVIEW_COLUMNS]
     headings = _headings()
     return Response(exports.csv_text(columns, rows, [headings[c] for c in columns],

@@ -78,7 +78,7 @@ def start_maturity_round(page: Page) -> int:
     # The installation's default stays preselected, whatever was imported since.
     assert "Customs capacity-building" in select.locator("option:checked").inner_text()
     page.get_by_label("Round name").fill(unique("Maturity"))
-    select.select_option(label=f"{FRAMEWORK.title} (v{FRAMEWORK.version})")
+    select.select_option(label=f"{FRAMEWORK.title} (version {FRAMEWORK.version})")
     page.get_by_role("button", name="Start").click()
     match = re.search(r"/assessments/(\d+)$", page.url)
     assert match, page.url
@@ -164,7 +164,7 @@ def test_the_walk_results_pdf_and_exports_of_a_fifteen_principle_framework(
     assert "Capacity-building readiness" not in text
     assert "Level 3 · Optimised (score 1)" in text
     assert "Level 1 · Ad hoc (score 0.25)" in text
-    assert text.count("This level needs evidence and none was given.") == 3
+    assert text.count("This level needs evidence and none was given (no text, no file).") == 3
     assert "Average 0.58 · weakest link 0.25+" in text
     assert "Confidence: High" in text and "Kind of evidence: Documentary" in text
     assert "Стратегическое управление" in text
@@ -174,14 +174,14 @@ def test_the_walk_results_pdf_and_exports_of_a_fifteen_principle_framework(
 
     # The exports carry the scores, the flags and the optional fields.
     csv_text = page.context.request.get(f"/assessments/{assessment_id}/export.csv").text()
-    records = {row["indicator_key"]: row
+    records = {row["Indicator"]: row
                for row in csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))}
     assert len(records) == 90
-    assert records["G-SM.1"]["score"] == "1.0" and records["G-SM.1"]["unsupported"] == "True"
-    assert records["G-PP.2"]["score"] == "0.25" and records["G-PP.2"]["unsupported"] == "False"
-    assert records["G-PP.5"]["unsupported"] == "False"
-    assert records["G-SM.5.a"]["confidence"] == "high"
-    assert records["G-SM.5.a"]["evidence_kind"] == "documentary"
+    assert records["G-SM.1"]["Score"] == "1" and records["G-SM.1"]["Unsupported claim"] == "yes"
+    assert records["G-PP.2"]["Score"] == "0.25" and records["G-PP.2"]["Unsupported claim"] == ""
+    assert records["G-PP.5"]["Unsupported claim"] == ""
+    assert records["G-SM.5.a"]["Confidence"] == "High"
+    assert records["G-SM.5.a"]["Kind of evidence"] == "Documentary"
     body = json.loads(page.context.request.get(
         f"/assessments/{assessment_id}/export.json").text())
     assert body["scores"]["average"] == pytest.approx(OVERALL)
@@ -193,20 +193,30 @@ def test_the_walk_results_pdf_and_exports_of_a_fifteen_principle_framework(
 
 
 def test_a_claim_without_evidence_is_marked_as_it_is_saved(imported, page):
+    """The mark comes and goes as the answer is saved, and as a file is attached or
+    removed (a file is evidence too), without reloading the page."""
     login(page, RESPONDENT)
     assessment_id = start_maturity_round(page)
     page.goto(f"/assessments/{assessment_id}/principles/O-HR")
     key = "O-HR.1"
     status = page.locator(f"#status-{slug(key)}")
+    claim = page.locator(f"#claim-{slug(key)}")
     page.locator(f"label[for='{slug(key)}-level-2']").click()
-    expect(status).to_contain_text("Unsupported")
+    expect(claim).to_contain_text("Unsupported")
     page.locator(f"#{slug(key)}-evidence").fill("Staff plan 2026, approved 3 March.")
     expect(status).to_contain_text("Saved at")
-    expect(status).not_to_contain_text("Unsupported")
-    page.locator(f"label[for='{slug(key)}-level-1']").click()
+    expect(claim).not_to_contain_text("Unsupported")
     page.locator(f"#{slug(key)}-evidence").fill("")
+    expect(claim).to_contain_text("Unsupported")
+    page.locator(f"#evidence-{slug(key)}").get_by_label("Attach files").set_input_files(
+        {"name": "staff-plan.txt", "mimeType": "text/plain", "buffer": b"Staff plan 2026"})
+    expect(page.locator(f"#files-{slug(key)}")).to_contain_text("staff-plan.txt")
+    expect(claim).not_to_contain_text("Unsupported")
+    page.locator(f"#files-{slug(key)}").get_by_role("button", name=re.compile("Remove")).click()
+    expect(claim).to_contain_text("Unsupported")
+    page.locator(f"label[for='{slug(key)}-level-1']").click()
     expect(status).to_contain_text("Saved at")
-    expect(status).not_to_contain_text("Unsupported")  # level 1 needs no evidence
+    expect(claim).not_to_contain_text("Unsupported")  # level 1 needs no evidence
 
 
 def test_continue_leads_to_the_first_unanswered_indicator(imported, page):
