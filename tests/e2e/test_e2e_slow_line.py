@@ -90,7 +90,7 @@ def test_a_principle_page_on_a_slow_line_first_and_repeat_visit(new_context, liv
     cdp.send("Network.emulateNetworkConditions", SLOW_LINE)
     first_key = instrument().principles[0].key
     overview = context.request.get("/assessments").text()
-    assessment = re.search(rf'href="/assessments/(\d+)">{re.escape(DEMO_ROUND)}<',
+    assessment = re.search(rf'href="/assessments/(\d+)"><bdi>{re.escape(DEMO_ROUND)}<',
                            overview).group(1)
     url = f"/assessments/{assessment}/principles/{first_key}"
 
