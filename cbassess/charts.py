@@ -251,9 +251,11 @@ def radar_svg(
         raise ValueError("the scale's maximum must be above its minimum")
     center, radius = layout.center, layout.radius
     variant = "short" if layout.abbreviated else "full"
+    # direction="ltr": the layout places each label by its anchor's left-to-right meaning;
+    # a right-to-left page would otherwise turn "start" into "end" and push labels inwards.
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="radar radar--{variant}" '
-        f'viewBox="0 0 {layout.width:g} {layout.height:g}" role="img" '
+        f'viewBox="0 0 {layout.width:g} {layout.height:g}" role="img" direction="ltr" '
         f'aria-labelledby="radar-title-{variant}">',
         f'<title id="radar-title-{variant}">{escape(title)}</title>',
     ]
