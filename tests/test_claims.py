@@ -15,9 +15,10 @@ import re
 import pytest
 
 from cbassess.answers import has_evidence, is_unsupported
+from cbassess.cli import import_instrument
 from cbassess.instrument import load_path, shipped_paths
 from cbassess.scoring import AnswerValue, score
-from tests.conftest import pdf_text
+from tests.conftest import DATA, pdf_text
 
 SHIPPED = load_path(shipped_paths()[0])
 
@@ -229,6 +230,25 @@ def test_wording_comes_from_the_installation_and_the_instrument(client, app, res
     assert "Review the agency&#39;s maturity." in login
     assert "WCO" not in login.split("<main")[1]
     assert "Maturity reviews for border agencies." in login
+
+
+def test_an_instruments_wording_is_shown_in_french_where_it_offers_french(app, respondent):
+    """The fifteen-principle fixture words its tagline and report kicker in English and
+    French, its footer in English only: a French reader gets the French, else the English."""
+    with app.app_context():
+        row, _ = import_instrument(DATA / "maturity-framework.yaml")
+        instrument_id = row.id
+    created = respondent.post("/assessments", {"round_name": "Maturity round",
+                                               "instrument_id": instrument_id})
+    overview = f"/assessments/{created.headers['Location'].rsplit('/', 1)[1]}"
+    french = respondent.client.get(overview, headers={"Accept-Language": "fr"}).text
+    assert '<span class="brand__tagline">Revue de maturité des agences frontalières</span>' \
+        in french
+    assert "<p>Built on the border agency maturity framework.</p>" in french
+    english = respondent.client.get(overview, headers={"Accept-Language": "en"}).text
+    assert '<span class="brand__tagline">Border agency maturity review</span>' in english
+    report = pdf_text(respondent.get(f"{overview}/report.pdf?lang=fr").data)
+    assert "REVUE DE MATURITÉ" in report.upper() and "WCO" not in report
 
 
 def test_continue_leads_to_the_first_unanswered_indicator(respondent, a_id):
