@@ -195,7 +195,8 @@ def import_archive(session: Session, store: EvidenceStore, archive_path: str,
             answers[item.indicator_key] = Answer(
                 assessment_id=assessment.id, indicator_key=item.indicator_key,
                 level=item.level, not_applicable=item.not_applicable, evidence=item.evidence,
-                note=item.note, version=max(int(source.get("version") or 0), 1),
+                note=item.note, evidence_kind=item.evidence_kind, confidence=item.confidence,
+                version=max(int(source.get("version") or 0), 1),
                 updated_at=_time(source.get("saved_at"), "saved_at") or now,
                 updated_by_id=users.get(source.get("saved_by")))
         session.add_all(answers.values())
@@ -239,6 +240,9 @@ def _answers(spec, rows: list) -> list[tuple[answer_store.AnswerInput, dict]]:
                 ("" if level is None else str(level)),
                 f"{key}-evidence": _text(source.get("evidence", ""), f"{key}'s evidence"),
                 f"{key}-note": _text(source.get("note", ""), f"{key}'s note")}
+        for field in answer_store.ANSWER_FIELDS:  # kind of evidence, confidence: when given
+            if source.get(field):
+                form[f"{key}-{field}"] = _text(source[field], f"{key}'s {field}")
         try:
             item = answer_store.parse_answer(spec, key, form)
         except answer_store.AnswerInputError as error:

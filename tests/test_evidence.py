@@ -520,7 +520,9 @@ def test_export_zip_holds_the_json_and_every_file(app, respondent, a_id):
 
 def test_import_restores_an_export_zip_into_another_administration(app, runner, respondent,
                                                                    tmp_path, a_id):
-    respondent.autosave(a_id, "PW.1", level=3, evidence="Strategy adopted")
+    respondent.post(f"/assessments/{a_id}/answers/PW.1", {
+        "PW.1-level": "3", "PW.1-evidence": "Strategy adopted",
+        "PW.1-evidence_kind": "documentary", "PW.1-confidence": "high"}, htmx=True)
     upload(respondent, a_id, {"strategy.pdf": samples.pdf(), "kpis.csv": b"a,b\n"})
     (tmp_path / "a.zip").write_bytes(_export_zip(respondent, a_id))
     result = runner.invoke(args=["import-assessment", str(tmp_path / "a.zip"),
@@ -542,8 +544,8 @@ def test_import_restores_an_export_zip_into_another_administration(app, runner, 
         assert resp_b.get(f"/assessments/{imported_id}/files/{row.id}").data == \
             sent[row.filename]
     body = resp_b.get(f"/assessments/{imported_id}/export.json").get_json()
-    assert [a["evidence"] for a in body["answers"] if a["indicator_key"] == "PW.1"] == [
-        "Strategy adopted"]
+    assert [(a["evidence"], a["evidence_kind"], a["confidence"]) for a in body["answers"]
+            if a["indicator_key"] == "PW.1"] == [("Strategy adopted", "documentary", "high")]
 
 
 def test_an_import_with_a_tampered_file_writes_nothing(app, runner, respondent, tmp_path,

@@ -98,7 +98,8 @@ def test_walk_the_whole_instrument_results_and_pdf_in_french(new_context, french
         for done, indicator in enumerate(principle.indicators, start=1):
             key, s = indicator.key, slug(indicator.key)
             group = page.get_by_role("group", name=fr(indicator.question))
-            expect(group.locator(".guidance p:not([class])")).to_contain_text(fr(indicator.guidance))
+            guidance = group.locator(".guidance p:not([class])")  # the guidance's own text
+            expect(guidance).to_contain_text(fr(indicator.guidance))
             if indicator.key == NA_KEY:
                 # "Sans objet" without a reason: refused, in French.
                 with page.expect_response(is_autosave(key, level="na")) as refused:
