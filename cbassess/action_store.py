@@ -21,7 +21,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from .action_plan import ActionInput, Comment, StoredAction, action_values
-from .answers import insert_missing, is_unsupported, lock_assessment
+from .answers import insert_missing, lock_assessment
+from .claims import is_unsupported
 from .evidence import indicators_with_files
 from .instrument import Instrument
 from .models import Action, ActionComment, ActionRevision, Answer, Assessment
@@ -59,7 +60,7 @@ def _as_date(value) -> date | None:
 def answer_levels(session: Session, assessment_id: int,
                   instrument: Instrument) -> dict[str, AnswerValue]:
     """Each answered indicator's level or "not applicable", and whether the level is a
-    claim without the evidence it needs (answers.is_unsupported: text or a file), in two
+    claim without the evidence it needs (claims.is_unsupported: text or a file), in two
     narrow queries."""
     rows = session.execute(
         select(Answer.indicator_key, Answer.level, Answer.not_applicable, Answer.evidence)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from . import answers as answer_store
-from . import reviews, scoring
+from . import claims, reviews, scoring
 from .evidence import current_files, every_file, files_by_indicator, indicators_with_files
 from .extensions import db, limiter
 from .instrument import Indicator, Principle
@@ -227,7 +227,7 @@ def indicator_fragment(assessment_id: int, key: str):
     has_files = key in indicators_with_files(db.session, assessment.id, [key])
     return render_template("walk/_indicator.html", assessment=assessment, instrument=instrument,
                            indicator=indicator, view=AnswerView.of(answer),
-                           unsupported=answer_store.is_unsupported(indicator, answer, has_files),
+                           unsupported=claims.is_unsupported(indicator, answer, has_files),
                            editable=editable(assessment), language=language())
 
 
@@ -283,7 +283,7 @@ def _autosave_reply(indicator: Indicator, state: str, message: str | None, statu
     progress = edits = None
     # Files are looked for only when the text alone leaves the claim unsupported (most
     # saves are typing evidence, which needs no more reads).
-    unsupported = state == "saved" and answer is not None and answer_store.is_unsupported(
+    unsupported = state == "saved" and answer is not None and claims.is_unsupported(
         indicator, answer) and not indicators_with_files(
             db.session, context["assessment"].id, [indicator.key])
     if states is not None:  # as the save left them: no need to read them again

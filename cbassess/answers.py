@@ -25,7 +25,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from .instrument import ANSWER_FIELDS, Indicator, Instrument
+from .instrument import ANSWER_FIELDS, Instrument
 from .models import Answer, AnswerRevision, Assessment, Status
 from .sqlite_writes import hold_write_lock
 from .text_policy import TextRefused, clean, is_blank, refused_characters
@@ -97,28 +97,6 @@ def values_of(answer: AnswerInput | StoredAnswer | Answer) -> dict:
     return {"level": answer.level, "not_applicable": answer.not_applicable,
             "evidence": answer.evidence, "note": answer.note,
             "evidence_kind": answer.evidence_kind, "confidence": answer.confidence}
-
-
-def has_evidence(answer, has_files: bool = False) -> bool:
-    """Whether an answer is backed by evidence: at least one attached file (`has_files`,
-    from evidence.indicators_with_files), or written evidence that is not blank
-    (text_policy.is_blank: spaces and invisible characters are not evidence).
-
-    The one place that says what counts as evidence.
-    """
-    return has_files or (answer is not None and not is_blank(answer.evidence or ""))
-
-
-def is_unsupported(indicator: Indicator, answer, has_files: bool = False) -> bool:
-    """A claim at or above the indicator's evidence threshold with no evidence behind it
-    (no text, no file).
-
-    Saved like any answer, but marked on the page, counted on the overview, listed before
-    submitting, flagged in the results, the review and the report, and never shown as a
-    strength.
-    """
-    return (answer is not None and not answer.not_applicable
-            and indicator.needs_evidence(answer.level) and not has_evidence(answer, has_files))
 
 
 def field_name(indicator_key: str, part: str) -> str:

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import evidence
-from .answers import is_unsupported
+from .claims import is_unsupported
 from .evidence_store import ACCEPT_ATTRIBUTE, ACCEPTED, FileRefused, Refusal, content_disposition
 from .extensions import db
 from .models import Answer, Assessment, EvidenceFile
@@ -121,7 +121,7 @@ def _files_region(assessment: Assessment, key: str, editable: bool, **extra) -> 
 
 def _claim(assessment: Assessment, indicator, files: list) -> dict:
     """Whether the answer is an unsupported claim now that its files changed (an attached
-    file is evidence: answers.has_evidence), for the reply to update the mark in place."""
+    file is evidence: claims.has_evidence), for the reply to update the mark in place."""
     answer = db.session.scalar(select(Answer).where(Answer.assessment_id == assessment.id,
                                                     Answer.indicator_key == indicator.key))
     return dict(indicator=indicator, claim_level=answer.level if answer else None,

@@ -96,7 +96,7 @@ def current_files(session: Session, assessment_id: int,
 def indicators_with_files(session: Session, assessment_id: int,
                           indicator_keys: Iterable[str] | None = None) -> frozenset[str]:
     """The indicators (of an assessment, or among some of its indicators) whose answers
-    have at least one current file: what the evidence rule (answers.has_evidence) needs,
+    have at least one current file: what the evidence rule (claims.has_evidence) needs,
     in one narrow query."""
     query = (select(_files.c.indicator_key).distinct()
              .where(_files.c.assessment_id == assessment_id, _files.c.removed_at.is_(None)))

@@ -35,7 +35,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from .action_plan import Plan
-from .answers import is_unsupported
+from .claims import is_unsupported
 from .instrument import Instrument
 from .scoring import Scores
 

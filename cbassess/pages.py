@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from . import answers as answer_store
-from . import i18n
+from . import claims, i18n
 from .evidence import indicators_with_files
 from .extensions import db
 from .instrument import Indicator, text_blocks
@@ -55,13 +55,13 @@ def edit_count(answers: dict) -> int:
 def claim_values(instrument: InstrumentSpec, answers: Mapping[str, Answer],
                  with_files: Collection[str]) -> dict[str, AnswerValue]:
     """What scoring needs of each answer, with whether it is an unsupported claim
-    (answers.is_unsupported; `with_files`: the indicators whose answers have files)."""
+    (claims.is_unsupported; `with_files`: the indicators whose answers have files)."""
     values = {}
     for key, answer in answers.items():
         indicator = instrument.indicator(key)
         values[key] = AnswerValue(
             answer.level, answer.not_applicable,
-            indicator is not None and answer_store.is_unsupported(indicator, answer,
+            indicator is not None and claims.is_unsupported(indicator, answer,
                                                                   key in with_files),
             answer.confidence)
     return values
@@ -78,7 +78,7 @@ def files_of(assessment_id: int, instrument: InstrumentSpec,
     """The indicators whose answers have files, for the evidence rule: looked up (one
     query) only when some claim lacks written evidence, as files alone could support it."""
     if not any(instrument.indicator(key) is not None
-               and answer_store.is_unsupported(instrument.indicator(key), answer)
+               and claims.is_unsupported(instrument.indicator(key), answer)
                for key, answer in answers.items()):
         return frozenset()
     return indicators_with_files(db.session, assessment_id)

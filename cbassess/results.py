@@ -35,8 +35,8 @@ from sqlalchemy.orm import joinedload
 
 from . import action_store, evidence, exchange, exports, i18n, reviews, signoff, transitions
 from .action_plan import Plan, build_plan, top_actions
-from .answers import has_evidence
 from .charts import Bar, RadarAxis, bar_svg, radar_layout, radar_svg, short_labels
+from .claims import has_evidence
 from .evidence import current_files, every_file, files_by_indicator
 from .exports import content_disposition
 from .extensions import db

@@ -20,7 +20,7 @@ HIGHLIGHTS = 3
 @dataclass(frozen=True)
 class AnswerValue:
     """What scoring needs of an answer: a level, or "not applicable", or neither yet; whether
-    the level is a claim without the evidence it needs (answers.is_unsupported) and the
+    the level is a claim without the evidence it needs (claims.is_unsupported) and the
     respondents' confidence, when the instrument asks for it."""
 
     level: int | None = None

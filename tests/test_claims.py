@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from cbassess.answers import has_evidence, is_unsupported
+from cbassess.claims import has_evidence, is_unsupported
 from cbassess.cli import import_instrument
 from cbassess.instrument import load_path, shipped_paths
 from cbassess.scoring import AnswerValue, score
