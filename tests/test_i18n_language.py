@@ -238,7 +238,7 @@ def test_the_report_comes_in_either_language_whatever_the_interfaces(respondent,
     assert in_french.status_code == 200
     assert 'filename="cbassess-AA-2026-round-fr.pdf"' in in_french.headers["Content-Disposition"]
     text = pdf_text(in_french.data)
-    for words in ("Synthèse", "Volonté politique", "Constats par principe", "méthodologie",
+    for words in ("Résumé analytique", "Volonté politique", "Constats par principe", "méthodologie",
                   "ÉLÉMENTS PROBANTS", "Auto-évaluation — non validée", "Decree 2025-114",
                   "Page 2 sur"):
         assert words in text, words
@@ -246,12 +246,12 @@ def test_the_report_comes_in_either_language_whatever_the_interfaces(respondent,
     # …and the interface is still in English.
     assert html_lang(respondent.get("/assessments")) == "en"
     text = pdf_text(respondent.get(f"/assessments/{a_id}/report.pdf").data)
-    assert "Executive summary" in text and "Political will" in text and "Synthèse" not in text
+    assert "Executive summary" in text and "Political will" in text and "Résumé analytique" not in text
 
 
 def test_a_french_interface_can_download_the_english_report(french, a_id):
     text = pdf_text(french.get(f"/assessments/{a_id}/report.pdf?language=en").data)
-    assert "Executive summary" in text and "Synthèse" not in text
+    assert "Executive summary" in text and "Résumé analytique" not in text
     assert pdf_text(french.get(f"/assessments/{a_id}/report.pdf?lang=en").data) == text
 
 
@@ -277,7 +277,7 @@ def test_the_csv_in_french_has_french_headers_and_semicolons(respondent, a_id):
     assert list(rows[0]) == ["Principe", "Indicateur", "Question", "Niveau",
                              "Intitulé du niveau", "Note du niveau", "Sans objet",
                              "Déclaration non étayée", "Éléments probants",
-                             "Type d’éléments probants", "Degré de confiance", "Note",
+                             "Type d’éléments probants", "Degré de confiance", "Remarque",
                              "Enregistré par", "Enregistré le (UTC)", "Niveau validé",
                              "Validé «\u00a0sans objet\u00a0»", "Examen", "Constat"]
     row = rows[1]
@@ -321,7 +321,7 @@ def test_the_french_report_leaves_no_page_mostly_blank(app, a_id):
 
     fill(app, a_id)
     html = _report_html(app, a_id, **ReportOptions(language="fr").__dict__)
-    assert '<html lang="fr"' in html and "Synthèse" in html
+    assert '<html lang="fr"' in html and "Résumé analytique" in html
     pages = measure_pages(html, app.static_folder)
     problems = []
     for number, page in enumerate(pages, start=1):

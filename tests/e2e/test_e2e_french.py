@@ -79,9 +79,9 @@ def login_in_french(page: Page, email: str = RESPONDENT_FR) -> None:
 def start_round_in_french(page: Page, name: str) -> int:
     page.goto("/assessments")
     page.get_by_label("Nom du cycle").fill(name)
-    page.get_by_role("button", name="Commencer").click()
+    page.get_by_role("button", name="Lancer").click()
     expect(page.locator(".flash--success")).to_contain_text(
-        re.compile(rf"L’évaluation «\s{re.escape(name)}\s» a commencé"))
+        re.compile(rf"L’évaluation «\s{re.escape(name)}\s» est lancée"))
     return int(re.search(r"/assessments/(\d+)$", page.url).group(1))
 
 
@@ -157,7 +157,7 @@ def test_walk_the_whole_instrument_results_and_pdf_in_french(new_context, french
     expect(language.locator("option[value=en]")).to_have_attribute("lang", "en")
     page.get_by_role("button", name="Aperçu dans le navigateur").click()
     expect(page.locator("html")).to_have_attribute("lang", "fr")
-    expect(page.locator("#summary h2")).to_have_text("Synthèse")
+    expect(page.locator("#summary h2")).to_have_text("Résumé analytique")
     page.go_back()
     with page.expect_response(re.compile(r"/report/prepare")) as prepared:
         page.get_by_role("button", name="Télécharger le PDF").click()
@@ -165,13 +165,13 @@ def test_walk_the_whole_instrument_results_and_pdf_in_french(new_context, french
     expect(page.locator("#report-ready")).to_contain_text("Le PDF est prêt")
     text = pdf_text(page.context.request.get(f"/assessments/{assessment_id}/report.pdf")
                     .body())
-    for words in ("Synthèse", "Volonté politique", "Axé sur la demande et réactif",
+    for words in ("Résumé analytique", "Volonté politique", "Axé sur la demande et réactif",
                   "Soumise pour examen", "méthodologie", f"Décret n° 2025-114 « PW.1 » — {token}",
                   "28 indicateurs renseignés sur 28"):
         assert words in text, words
     # …and in English, from the same French page.
     text = pdf_text(page.context.request.get(english_report).body())
-    assert "Executive summary" in text and "Political will" in text and "Synthèse" not in text
+    assert "Executive summary" in text and "Political will" in text and "Résumé analytique" not in text
     assert f"Décret n° 2025-114 « PW.1 » — {token}" in text  # answers as written
 
 
@@ -226,7 +226,7 @@ def test_axe_on_french_pages(new_context, french_accounts):
     page.goto(f"/assessments/{assessment_id}/report")
     audit.check(page, "report options")
     page.goto(f"/assessments/{assessment_id}/report/preview?language=fr")
-    expect(page.locator("#summary h2")).to_have_text("Synthèse")
+    expect(page.locator("#summary h2")).to_have_text("Résumé analytique")
     audit.check(page, "report preview")
     page.goto(f"/assessments/{assessment_id}/submit")
     expect(page.get_by_role("button", name="Soumettre pour examen")).to_be_disabled()
@@ -268,7 +268,7 @@ def test_axe_on_french_pages(new_context, french_accounts):
     audit.check(admin, "admin: administrations")
     admin.get_by_role("link", name="Demo Customs Administration").click()
     audit.check(admin, "admin: administration")
-    admin.get_by_role("button", name="Commencer").click()
+    admin.get_by_role("button", name="Lancer").click()
     expect(admin.get_by_role("alert")).to_be_visible()
     audit.check(admin, "admin: start an assessment refused (422)")
     admin.goto("/admin/users")
