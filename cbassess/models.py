@@ -475,3 +475,19 @@ class SignOffSnapshot(db.Model):
     validated_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ImportedAuthor(db.Model):
+    """Someone an imported assessment names who has no account here: their e-mail and name
+    as the export gave them, for the row and column that names them. That column stays
+    empty (no account is created for them); pages and exports read the name from here."""
+
+    __tablename__ = "imported_authors"
+    __table_args__ = (Index("ix_imported_authors_assessment", "assessment_id", "record_table"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"))
+    record_table: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str] = mapped_column(String(40))
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200), default="")
