@@ -134,9 +134,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Batch mode: SQLite cannot ALTER most of a table, so column changes copy the table.
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     # Before CSRF, which reads the form: an upload's body budget comes from the settings.
+    from .admin import import_body_limit
     from .attachments import upload_body_limit
 
     app.before_request(upload_body_limit)
+    app.before_request(import_body_limit)
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

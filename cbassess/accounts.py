@@ -158,6 +158,17 @@ def _add_organisation(session: Session, actor: Actor | None,
     return organisation
 
 
+def check_organisation(session: Session, fields: OrganisationFields) -> OrganisationFields:
+    """A new administration's fields as they would be stored; AccountError if refused."""
+    return _check_organisation(session, fields)
+
+
+def add_organisation(session: Session, actor: Actor | None,
+                     fields: OrganisationFields) -> Organisation:
+    """A new administration (checked) and its audit entry, in the caller's transaction."""
+    return _add_organisation(session, actor, _check_organisation(session, fields))
+
+
 def update_organisation(session: Session, actor: Actor | None, organisation: Organisation,
                         fields: OrganisationFields) -> Organisation:
     """Change an administration's name, country, region or languages."""

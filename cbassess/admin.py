@@ -1,4 +1,5 @@
-"""Admin pages: administrations, users, invitations, instruments, new assessments, audit log.
+"""Admin pages: administrations, users, invitations, instruments, new assessments, imports of
+exported assessments, audit log.
 
 Each view parses the form, checks permissions.can_administer, calls accounts.py or
 instrument_store.py (which validate, write the change with its audit entry, and commit),
@@ -10,7 +11,9 @@ that made it, and never stored in clear.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -28,7 +31,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from . import accounts, audit, instrument_store, invitations
+from . import accounts, audit, evidence, exchange, instrument_store, invitations
 from .accounts import AccountError, OrganisationFields, Purpose
 from .extensions import db
 from .instrument import InstrumentError
@@ -463,3 +466,97 @@ def audit_log():
                            since=request.args.get("since", "") if since else "",
                            until=request.args.get("until", "") if until else "",
                            actions=audit.ACTIONS, command_line=audit.COMMAND_LINE)
+
+
+# ------------------------------------------------------------------ importing an assessment
+
+
+def _import_folder() -> Path:
+    return Path(current_app.instance_path) / "imports"
+
+
+def import_request_limit(config) -> int:
+    """The largest upload the import page reads: IMPORT_REQUEST_LIMIT, or an export.json at
+    its limit with an assessment's files at theirs, and the form around them."""
+    configured = config.get("IMPORT_REQUEST_LIMIT")
+    if configured:
+        return int(configured)
+    return (exchange.EXPORT_JSON_LIMIT + evidence.limits_for(config).per_assessment
+            + 1024 * 1024)
+
+
+def import_body_limit() -> None:
+    """Registered on the app before the CSRF check, which reads the form: an admin's upload
+    to the import page may be an export.zip, far above MAX_CONTENT_LENGTH; anyone else's
+    keeps the few kilobytes of a route that declares no budget."""
+    if request.endpoint != "admin.import_upload" or not can_administer(current_user):
+        return
+    request.max_content_length = import_request_limit(current_app.config)
+    request.max_form_parts = 16
+
+
+def _import_options(form) -> exchange.ImportOptions:
+    return exchange.ImportOptions(
+        administration=form.get("administration", "").strip()[:200] or None,
+        round_name=form.get("round_name", "").strip()[:200] or None,
+        create_administration=form.get("create_administration") == "1",
+        country_code=form.get("country_code", "").strip()[:2] or None)
+
+
+def _run_import(path: Path, options: exchange.ImportOptions, source_name: str):
+    return exchange.import_file(
+        db.session, evidence.store_for(current_app.config, current_app.instance_path), path,
+        options, evidence.limits_for(current_app.config), _acting_user(), source_name)
+
+
+@bp.route("/imports", methods=["GET"])
+def imports():
+    """Upload an export.json or export.zip to import (checked first, then confirmed)."""
+    return render_template("admin/imports.html", options=exchange.ImportOptions(),
+                           countries=accounts.country_choices(_language()))
+
+
+@bp.post("/imports")
+def import_upload():
+    """Check an uploaded export (a dry run), keep it, and show what would be imported or
+    every problem with where it is in the file."""
+    upload = request.files.get("file")
+    options = _import_options(request.form)
+    countries = accounts.country_choices(_language())
+    if upload is None or not upload.filename:
+        return render_template("admin/imports.html", options=options, countries=countries,
+                               error=_("Choose an export.json or export.zip to upload.")), 422
+    suffix = ".zip" if upload.filename.lower().endswith(".zip") else ".json"
+    folder = _import_folder()
+    token = exchange.stage_upload(folder, current_user.id, upload.stream, suffix)
+    path = exchange.staged_upload(folder, current_user.id, token)
+    try:
+        summary = _run_import(path, replace(options, dry_run=True), upload.filename)
+    except exchange.ImportRefused as refused:
+        path.unlink(missing_ok=True)
+        return render_template("admin/imports.html", options=options, countries=countries,
+                               refused=refused, filename=upload.filename), 422
+    return render_template("admin/imports.html", options=options, countries=countries,
+                           summary=summary, token=token, filename=upload.filename)
+
+
+@bp.post("/imports/confirm")
+def import_confirm():
+    """Import a checked upload (checked again: the database may have changed since)."""
+    path = exchange.staged_upload(_import_folder(), current_user.id,
+                                  request.form.get("token", ""))
+    if path is None:
+        abort(404)
+    options = _import_options(request.form)
+    source_name = request.form.get("filename", "")[:255] or path.name
+    try:
+        summary = _run_import(path, options, source_name)
+    except exchange.ImportRefused as refused:
+        return render_template("admin/imports.html", options=options,
+                               countries=accounts.country_choices(_language()),
+                               refused=refused, filename=source_name), 422
+    finally:
+        path.unlink(missing_ok=True)
+    flash(_("Imported “%(round)s” into %(administration)s.", round=summary.round_name,
+            administration=summary.administration), "success")
+    return redirect(url_for("assessments.overview", assessment_id=summary.assessment_id), 303)

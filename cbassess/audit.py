@@ -36,7 +36,8 @@ ACTIONS: Mapping[str, tuple[str, ...]] = {
              "user.assign", "user.unassign", "user.password_link", "user.password_set"),
     "organisation": ("organisation.create", "organisation.update"),
     "instrument": ("instrument.import", "instrument.retire", "instrument.restore"),
-    "assessment": ("assessment.create", "assessment.assign_principle", "assessment.reopen"),
+    "assessment": ("assessment.create", "assessment.assign_principle", "assessment.reopen",
+                   "assessment.import"),
 }
 
 

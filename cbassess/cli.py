@@ -338,24 +338,49 @@ def _store() -> evidence_files.EvidenceStore:
 
 @click.command("import-assessment")
 @click.argument("path", type=click.Path(dir_okay=False, exists=True))
-@click.option("--administration", required=True,
-              help="Name of the administration the assessment is imported into.")
+@click.option("--administration", default=None,
+              help="Import into this administration (default: the one the file names).")
+@click.option("--create-administration", "--organisation-create", "create_administration",
+              is_flag=True, help="Create the administration when there is none of that name "
+                                 "(its country, region and languages from the file).")
+@click.option("--country", default=None,
+              help="ISO 3166 alpha-2 code of a created administration (default: the file's).")
 @click.option("--round", "round_name", default=None,
               help="Round name to give it (default: the exported one).")
+@click.option("--dry-run", is_flag=True, help="Check everything and report; write nothing.")
 @with_appcontext
-def import_assessment_command(path: str, administration: str, round_name: str | None) -> None:
-    """Import an export.zip (answers, history and files) as a new assessment; everything is
-    checked first, and nothing is written unless all of it is imported."""
+def import_assessment_command(path: str, administration: str | None,
+                              create_administration: bool, country: str | None,
+                              round_name: str | None, dry_run: bool) -> None:
+    """Import an export.json or export.zip as a new assessment, exactly as exported: answers
+    and their history, reviews, queries, the action plan, events, the sign-off and (from a
+    zip) the files. Everything is checked first; nothing is written unless all of it is.
+    People are matched to accounts here by e-mail; anyone else is kept by name and e-mail
+    without an account."""
+    options = exchange.ImportOptions(administration, round_name, create_administration,
+                                     country, dry_run)
     try:
-        assessment = exchange.import_archive(
-            db.session, _store(), path, administration, round_name,
-            evidence_files.limits_for(current_app.config))
+        summary = exchange.import_file(db.session, _store(), path, options,
+                                       evidence_files.limits_for(current_app.config), None)
     except exchange.ImportRefused as exc:
-        raise click.ClickException(f"nothing was imported: {exc}") from exc
-    files = len(evidence_files.every_file(db.session, assessment.id))
-    click.echo(f"Imported “{assessment.round_name}” into {administration} as assessment "
-               f"{assessment.id}: {assessment.answered_count} answered indicators, "
-               f"{files} files.")
+        lines = [f"  {problem}" for problem in exc.problems]
+        if exc.more:
+            lines.append(f"  … and {exc.more} more")
+        raise click.ClickException("nothing was imported:\n" + "\n".join(lines)) from exc
+    counts = summary.counts
+    verb = "Would import" if dry_run else "Imported"
+    where = f"{summary.administration}{' (created)' if summary.administration_created else ''}"
+    click.echo(f"{verb} “{summary.round_name}” ({summary.status}, {summary.instrument}) into "
+               f"{where}" + ("" if dry_run else f" as assessment {summary.assessment_id}")
+               + f": {counts['answers']} answers, {counts['answer_revisions']} revisions, "
+               f"{counts['reviews']} reviews, {counts['query_threads']} queries, "
+               f"{counts['actions']} actions, {counts['events']} events, "
+               f"{counts['signoff_snapshots']} sign-offs, {summary.files} files.")
+    if summary.recorded_people:
+        click.echo("Named without an account here (kept by name and e-mail): "
+                   + ", ".join(summary.recorded_people))
+    if dry_run:
+        click.echo("Dry run: nothing was written.")
 
 
 evidence_group = AppGroup("evidence", help="Check the evidence store; clean up after crashes.")

@@ -346,6 +346,7 @@ AUDIT_ACTION_LABELS = {
     "assessment.create": _l("Assessment started"),
     "assessment.assign_principle": _l("Principle assigned"),
     "assessment.reopen": _l("Validated assessment reopened"),
+    "assessment.import": _l("Assessment imported from an export"),
 }
 AUDIT_DETAIL_LABELS = {
     "country": _l("Country"), "region": _l("Region"), "languages": _l("Working languages"),
@@ -355,6 +356,8 @@ AUDIT_DETAIL_LABELS = {
     "instrument": _l("Instrument"), "version": _l("Version"), "title": _l("Title"),
     "sha256": _l("SHA-256"), "principle": _l("Principle"), "before": _l("Before"),
     "after": _l("After"), "message": _l("Reason"),
+    "file": _l("File"), "status": _l("Status"), "records": _l("Records"),
+    "people_recorded": _l("People named without an account here"),
 }
 # Each optional answer field's name and the names of its values (instrument.ANSWER_FIELDS
 # holds the values themselves), on the pages, in the report and in the spreadsheets.

@@ -33,14 +33,24 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from . import action_store, evidence, exchange, exports, i18n, reviews, signoff, transitions
+from . import (
+    action_store,
+    evidence,
+    exchange,
+    exports,
+    i18n,
+    interchange,
+    reviews,
+    signoff,
+    transitions,
+)
 from .action_plan import Plan, build_plan, top_actions
 from .charts import Bar, RadarAxis, bar_svg, radar_layout, radar_svg, short_labels
 from .claims import has_evidence
 from .evidence import current_files, every_file, files_by_indicator
 from .exports import content_disposition
 from .extensions import db
-from .models import Answer, AnswerRevision, Assessment, EvidenceFile, Role, Status, User
+from .models import Answer, Assessment, EvidenceFile, Role, Status
 from .pages import claim_values, files_of, load_answers, scores_of, status_label
 from .permissions import (
     assessment_or_404,
@@ -54,7 +64,6 @@ from .scoring import AnswerValue, score, weakest_areas
 bp = Blueprint("results", __name__)
 log = logging.getLogger(__name__)
 
-REVISIONS_PER_BATCH = 20  # a revision may hold two 20,000-character texts
 
 
 @bp.app_template_filter("text_direction")
@@ -333,8 +342,12 @@ def export_zip(assessment_id: int):
 
 
 def _export_parts(assessment: Assessment) -> tuple[dict, Iterator[dict]]:
-    """What export.json holds: everything but the history, and the history as it is read
-    (a batch of revisions at a time)."""
+    """What export.json holds: everything but the answers' history, and that history as it
+    is read (a batch of revisions at a time).
+
+    `format`, `people`, `records` and `revisions` are what an import reads back
+    (cbassess.interchange); the rest (scores, answers and actions as the report shows them,
+    events, queries, files) is there for people and other programs to read."""
     data = _report_data(assessment)
     instrument, scores = data["instrument"], data["scores"]
     head = {
@@ -384,35 +397,9 @@ def _export_parts(assessment: Assessment) -> tuple[dict, Iterator[dict]]:
         "files": [exchange.file_entry(f) for f in
                   _in_instrument_order(instrument, every_file(db.session, assessment.id))],
     }
-    revisions = ({
-        "indicator_key": r.indicator_key, "version": r.version, "kind": r.kind,
-        "changed_by": r.email, "changed_at": r.changed_at.isoformat(), "before": r.before,
-        "after": r.after,
-    } for r in _revisions_in_batches(assessment.id))
-    return head, revisions
-
-
-def _revisions_in_batches(assessment_id: int):
-    """An assessment's revisions in id order, read REVISIONS_PER_BATCH at a time.
-
-    Each batch is its own query after the last id seen (keyset), not one server-side cursor:
-    a cursor does not outlive the transaction, and the reply is still being sent after the
-    request's own work has ended.
-    """
-    last_id = 0
-    while True:
-        batch = db.session.execute(
-            select(AnswerRevision.id, AnswerRevision.indicator_key, AnswerRevision.version,
-                   AnswerRevision.kind, User.email, AnswerRevision.changed_at,
-                   AnswerRevision.before, AnswerRevision.after)
-            .outerjoin(User, User.id == AnswerRevision.changed_by_id)
-            .where(AnswerRevision.assessment_id == assessment_id,
-                   AnswerRevision.id > last_id)
-            .order_by(AnswerRevision.id).limit(REVISIONS_PER_BATCH)).all()
-        yield from batch
-        if len(batch) < REVISIONS_PER_BATCH:
-            return
-        last_id = batch[-1].id
+    records, people = interchange.export_records(db.session, assessment)
+    head.update(format=interchange.format_header(), people=people.names(), records=records)
+    return head, interchange.revision_records(db.session, assessment.id, people)
 
 
 # One charset parameter: `mimetype` would have Werkzeug add a second one.

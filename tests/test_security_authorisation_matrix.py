@@ -162,6 +162,9 @@ EXPECTED: dict[tuple[str, str], Row] = {
     ("admin.retire_instrument", "POST"): admin_page(303),
     ("admin.restore_instrument", "POST"): admin_page(303),
     ("admin.audit_log", "GET"): admin_page(),
+    ("admin.imports", "GET"): admin_page(),
+    ("admin.import_upload", "POST"): admin_page(422),  # no file chosen
+    ("admin.import_confirm", "POST"): admin_page(404),  # no upload waiting
     # The coordinator only (resp_a is not one): test_teams.py covers them.
     ("team.assign", "POST"): Row(401, 403, 404, 403, 404, 303, key="PW",
                                  form={"user_id": ""}),
