@@ -489,7 +489,8 @@ def import_body_limit() -> None:
     """Registered on the app before the CSRF check, which reads the form: an admin's upload
     to the import page may be an export.zip, far above MAX_CONTENT_LENGTH; anyone else's
     keeps the few kilobytes of a route that declares no budget."""
-    if request.endpoint != "admin.import_upload" or not can_administer(current_user):
+    if request.endpoint != "admin.import_upload" or not current_user.is_authenticated \
+            or not can_administer(current_user):
         return
     request.max_content_length = import_request_limit(current_app.config)
     request.max_form_parts = 16

@@ -529,7 +529,7 @@ def test_import_restores_an_export_zip_into_another_administration(app, runner, 
                                  "--administration", "Administration B",
                                  "--round", "Archive 2026"])
     assert result.exit_code == 0, result.output
-    assert "1 answered indicators, 2 files" in result.output
+    assert "1 answers, 1 revisions" in result.output and "2 files." in result.output
     with app.app_context():
         org = db.session.query(Organisation).filter_by(name="Administration B").one()
         imported = db.session.query(Assessment).filter_by(organisation_id=org.id,
@@ -626,12 +626,13 @@ def _rewritten(archive_bytes: bytes, change) -> bytes:
 @pytest.mark.parametrize(("change", "options", "words"), [
     (lambda body: None, ["--administration", "Nowhere"], "no administration called"),
     (lambda body: body["instrument"].update(content_hash="0" * 64), [],
-     "not imported here with the same text"),
-    (lambda body: body["answers"][0].update(level=9), [], "outside the scale"),
-    (lambda body: body["answers"][0].update(indicator_key="ZZ.9"), [],
+     "has another text"),
+    (lambda body: body["records"]["answers"][0].update(level=9), [], "outside the scale"),
+    (lambda body: body["records"]["answers"][0].update(indicator_key="ZZ.9"), [],
      "not an indicator of this instrument"),
-    (lambda body: body["files"][0].update(indicator_key="ZZ.9"), [], "not an indicator"),
-    (lambda body: body["files"][0].update(size=1), [], "SHA-256 or size"),
+    (lambda body: body["records"]["files"][0].update(indicator_key="ZZ.9"), [],
+     "not an indicator"),
+    (lambda body: body["records"]["files"][0].update(size=1), [], "SHA-256 or size"),
 ])
 def test_an_import_that_does_not_validate_writes_nothing(app, runner, respondent, tmp_path,
                                                          a_id, change, options, words):
