@@ -25,6 +25,7 @@ from .answers import insert_missing, lock_assessment
 from .claims import is_unsupported
 from .evidence import indicators_with_files
 from .instrument import Instrument
+from .interchange import Authors
 from .models import Action, ActionComment, ActionRevision, Answer, Assessment
 from .scoring import AnswerValue
 
@@ -43,13 +44,14 @@ class AssessmentGone(Exception):
     """The assessment was deleted while the person was editing its plan."""
 
 
-def _stored(row: Action) -> StoredAction:
+def _stored(row: Action, authors: Authors | None = None) -> StoredAction:
     return StoredAction(
         indicator_key=row.indicator_key, target_level=row.target_level,
         description=row.description, owner=row.owner, due_date=_as_date(row.due_date),
         priority=row.priority, status=row.status, progress_note=row.progress_note,
         version=row.version, updated_at=row.updated_at,
-        updated_by=row.updated_by.display_name if row.updated_by else None)
+        updated_by=authors.name(row, "updated_by") if authors
+        else row.updated_by.display_name if row.updated_by else None)
 
 
 def _as_date(value) -> date | None:
@@ -78,7 +80,8 @@ def answer_levels(session: Session, assessment_id: int,
 
 def load_actions(session: Session, assessment_id: int) -> dict[str, StoredAction]:
     """The saved actions of an assessment, by indicator key."""
-    return {row.indicator_key: _stored(row) for row in session.scalars(
+    authors = Authors(session, assessment_id)
+    return {row.indicator_key: _stored(row, authors) for row in session.scalars(
         select(Action).options(joinedload(Action.updated_by))
         .where(Action.assessment_id == assessment_id))}
 
@@ -86,10 +89,11 @@ def load_actions(session: Session, assessment_id: int) -> dict[str, StoredAction
 def load_comments(session: Session, assessment_id: int) -> dict[str, list[Comment]]:
     """The comments on an assessment's actions, oldest first, by indicator key."""
     comments: dict[str, list[Comment]] = {}
+    authors = Authors(session, assessment_id)
     for row in session.scalars(
             select(ActionComment).options(joinedload(ActionComment.author))
             .where(ActionComment.assessment_id == assessment_id).order_by(ActionComment.id)):
-        author = row.author.display_name if row.author else "—"
+        author = authors.name(row, "author") or "—"
         comments.setdefault(row.indicator_key, []).append(
             Comment(author, row.body, row.created_at))
     return comments

@@ -73,15 +73,15 @@ REVISION_KINDS = ("edit", "conflict")
 # ------------------------------------------------------------------------------- export
 
 
-def file_entry(row: EvidenceFile) -> dict[str, Any]:
+def file_entry(row: EvidenceFile, authors: interchange.Authors) -> dict[str, Any]:
     """One file as export.json lists it."""
     return {
         "indicator_key": row.indicator_key, "filename": row.filename,
         "content_type": row.content_type, "size": row.size, "sha256": row.sha256,
         "path": f"files/{row.sha256}",
-        "attached_by": row.attached_by.email if row.attached_by else None,
+        "attached_by": authors.email(row, "attached_by"),
         "attached_at": row.attached_at.isoformat(),
-        "removed_by": row.removed_by.email if row.removed_by else None,
+        "removed_by": authors.email(row, "removed_by"),
         "removed_at": row.removed_at.isoformat() if row.removed_at else None,
     }
 

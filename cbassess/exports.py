@@ -24,7 +24,7 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import quote
@@ -123,11 +123,13 @@ WRAPPED = {"question", "evidence", "note", "description", "progress_note"}
 
 
 def answer_rows(instrument: Instrument, answers: Mapping, language: str,
-                with_files: Collection[str] = ()) -> list[dict]:
+                with_files: Collection[str] = (),
+                saved_by: Callable[[object], str | None] | None = None) -> list[dict]:
     """One row per indicator in the instrument's order: the level, its label and the score
     it counts for, whether it is an unsupported claim (`with_files`: the indicators whose
     answers have files, which count as evidence), evidence with its kind, confidence, note,
-    who saved it and when. `answers` maps keys to objects read like an Answer."""
+    who saved it and when. `answers` maps keys to objects read like an Answer; `saved_by`
+    names who saved one (by default its `updated_by` account's e-mail)."""
     rows = []
     for principle in instrument.principles:
         for indicator in principle.indicators:
@@ -152,8 +154,8 @@ def answer_rows(instrument: Instrument, answers: Mapping, language: str,
                 "confidence": answer.confidence if answer else None,
                 "note": answer.note if answer else "",
                 "version": answer.version if answer else 0,
-                "saved_by": (answer.updated_by.email
-                             if answer and answer.updated_by else None),
+                "saved_by": (None if answer is None else saved_by(answer) if saved_by
+                             else answer.updated_by.email if answer.updated_by else None),
                 "saved_at": (answer.updated_at.isoformat()
                              if answer and answer.updated_at else None),
             })

@@ -351,3 +351,35 @@ def revision_records(session: Session, assessment_id: int, people: People) -> It
 
 def format_header() -> dict:
     return {"name": FORMAT_NAME, "version": FORMAT_VERSION}
+
+
+class Authors:
+    """Who a row of one assessment names (`relation`: changed_by, author, actor…): the
+    account, else the imported author kept for that row and column, else None. Imported
+    authors are read once per table, and only when a row names no account."""
+
+    def __init__(self, session: Session, assessment_id: int) -> None:
+        self.session, self.assessment_id = session, assessment_id
+        self._imported: dict[str, dict[tuple[int, str], tuple[str, str]]] = {}
+
+    def of(self, row: Any, relation: str) -> tuple[str, str] | None:
+        """(e-mail, name as shown) of whoever `row.<relation>` is."""
+        user = getattr(row, relation)
+        if user is not None:
+            return user.email, user.display_name
+        table = row.__table__.name
+        if table not in self._imported:
+            self._imported[table] = {
+                (a.record_id, a.field): (a.email, a.name or a.email)
+                for a in self.session.scalars(select(ImportedAuthor).where(
+                    ImportedAuthor.assessment_id == self.assessment_id,
+                    ImportedAuthor.record_table == table))}
+        return self._imported[table].get((row.id, f"{relation}_id"))
+
+    def email(self, row: Any, relation: str) -> str | None:
+        found = self.of(row, relation)
+        return found[0] if found else None
+
+    def name(self, row: Any, relation: str) -> str | None:
+        found = self.of(row, relation)
+        return found[1] if found else None

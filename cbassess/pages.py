@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from flask import Flask
+from flask import Flask, g
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from . import answers as answer_store
-from . import claims, i18n
+from . import claims, i18n, interchange
 from .evidence import indicators_with_files
 from .extensions import db
 from .instrument import Indicator, text_blocks
@@ -146,7 +146,21 @@ def event_label(action: str) -> str:
     return str(EVENT_LABELS.get(action, action))
 
 
+def author_name(row, relation: str) -> str | None:
+    """The name shown for whoever `row.<relation>` is (changed_by, author, actor…): their
+    account's, or, in an imported assessment, the author kept without an account."""
+    user = getattr(row, relation)
+    if user is not None:
+        return user.display_name
+    assessment_id = getattr(row, "assessment_id", None) or row.thread.assessment_id
+    cache = g.setdefault("authors", {})
+    if assessment_id not in cache:
+        cache[assessment_id] = interchange.Authors(db.session, assessment_id)
+    return cache[assessment_id].name(row, relation)
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(text_blocks, "text_blocks")  # guidance as paragraphs and lists
+    app.add_template_global(author_name, "author_name")
     app.add_template_filter(event_label, "event_label")
     app.add_template_filter(status_label, "status_label")

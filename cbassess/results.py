@@ -350,6 +350,7 @@ def _export_parts(assessment: Assessment) -> tuple[dict, Iterator[dict]]:
     events, queries, files) is there for people and other programs to read."""
     data = _report_data(assessment)
     instrument, scores = data["instrument"], data["scores"]
+    authors = interchange.Authors(db.session, assessment.id)
     head = {
         "assessment": {
             "id": assessment.id,
@@ -367,20 +368,20 @@ def _export_parts(assessment: Assessment) -> tuple[dict, Iterator[dict]]:
         "scores": exports.scores_summary(scores),
         "scale": exports.scale_rows(instrument, data["language"]),
         "answers": exports.answer_rows(instrument, data["answers"], data["language"],
-                                       data["with_files"]),
+                                       data["with_files"], _saved_by(authors)),
         "reviews": {key: {"level": r.level, "not_applicable": r.not_applicable,
                           "state": r.state, "finding": r.finding, "version": r.version}
                     for key, r in data["reviews"].items()},
         "events": [{"action": e.action, "from": e.from_status, "to": e.to_status,
-                    "by": e.actor.email if e.actor else None, "at": e.at.isoformat(),
+                    "by": authors.email(e, "actor"), "at": e.at.isoformat(),
                     "message": e.message}
                    for e in transitions.events_of(db.session, assessment.id)],
         "queries": [{
             "indicator_key": t.indicator_key, "opened_at": t.opened_at.isoformat(),
-            "opened_by": t.opened_by.email if t.opened_by else None,
+            "opened_by": authors.email(t, "opened_by"),
             "closed_at": t.closed_at.isoformat() if t.closed_at else None,
-            "closed_by": t.closed_by.email if t.closed_by else None,
-            "messages": [{"by": m.author.email if m.author else None,
+            "closed_by": authors.email(t, "closed_by"),
+            "messages": [{"by": authors.email(m, "author"),
                           "at": m.at.isoformat(), "body": m.body} for m in t.messages],
         } for threads in reviews.threads_of(db.session, assessment.id).values()
             for t in threads],
@@ -389,17 +390,22 @@ def _export_parts(assessment: Assessment) -> tuple[dict, Iterator[dict]]:
         "actions": exports.action_rows(data["plan"], data["language"]),
         "action_revisions": [{
             "indicator_key": r.indicator_key, "version": r.version, "kind": r.kind,
-            "changed_by": r.changed_by.display_name if r.changed_by else None,
+            "changed_by": authors.name(r, "changed_by"),
             "changed_at": r.changed_at.isoformat(), "before": r.before, "after": r.after,
         } for key in sorted({a.key for a in data["plan"].actions})
             for r in reversed(action_store.load_history(db.session, assessment.id, key))],
         # Every file ever attached (removed ones say so): bounded by the assessment's limit.
-        "files": [exchange.file_entry(f) for f in
+        "files": [exchange.file_entry(f, authors) for f in
                   _in_instrument_order(instrument, every_file(db.session, assessment.id))],
     }
     records, people = interchange.export_records(db.session, assessment)
     head.update(format=interchange.format_header(), people=people.names(), records=records)
     return head, interchange.revision_records(db.session, assessment.id, people)
+
+
+def _saved_by(authors: interchange.Authors):
+    """Who saved an answer, by e-mail: its author's account, or an imported author."""
+    return lambda answer: authors.email(answer, "updated_by")
 
 
 # One charset parameter: `mimetype` would have Werkzeug add a second one.
@@ -418,7 +424,8 @@ def export_csv(assessment_id: int):
     data = _report_data(assessment)
     rows = _in_words(exports.review_rows(
         exports.answer_rows(data["instrument"], data["answers"], data["language"],
-                            data["with_files"]),
+                            data["with_files"],
+                            _saved_by(interchange.Authors(db.session, assessment.id))),
         data["reviews"]))
     for row in rows:  # a score written as the language writes decimals ("0,25" in French)
         row["score"] = i18n.level_score(row["score"]) if row["score"] is not None else ""
@@ -500,8 +507,9 @@ def export_xlsx(assessment_id: int):
     headings = _headings()
     body = exports.xlsx_bytes(summary, [
         exports.Sheet(_("Answers"), exports.ANSWER_COLUMNS, headings,
-                      _in_words(exports.answer_rows(instrument, data["answers"], language,
-                                                    data["with_files"]))),
+                      _in_words(exports.answer_rows(
+                          instrument, data["answers"], language, data["with_files"],
+                          _saved_by(interchange.Authors(db.session, assessment.id))))),
         exports.Sheet(_("Action plan"), exports.ACTION_COLUMNS, headings,
                       _in_words(exports.action_rows(data["plan"], language))),
     ], _("Summary"))

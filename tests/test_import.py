@@ -227,11 +227,17 @@ def test_people_without_an_account_here_are_kept_by_name_and_no_account_is_made(
         # the query, its messages, and the review its opening marked "queried"
         assert {a.record_table for a in recorded} == {"query_threads", "query_messages",
                                                       "review_revisions"}
-    again = make_browser("resp-a@example.org").get(
-        f"/assessments/{imported_id(app)}/export.json").get_json()
-    # The records name them as before; the views made for reading name accounts only.
-    assert again["records"] == source.body["records"]
+    new_id = imported_id(app)
+    respondent = make_browser("resp-a@example.org")
+    again = respondent.get(f"/assessments/{new_id}/export.json").get_json()
+    # Exported again, the document names them as the first installation's did.
+    assert comparable(again) == comparable(source.body)
     assert again["people"][VISITOR] == "Visiting Expert"
+    # And the pages show their name: the query beside the answer, the review's history.
+    assert "Visiting Expert" in respondent.get(f"/assessments/{new_id}/principles/PW").text
+    history = make_browser("fac-a@example.org").get(
+        f"/assessments/{new_id}/reviews/PW.1/history")
+    assert history.status_code == 200 and "Visiting Expert" in history.text
 
 
 def test_a_dry_run_checks_everything_and_writes_nothing(app, runner, source, tmp_path):
