@@ -87,6 +87,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         EVIDENCE_ASSESSMENT_LIMIT=500 * 1024 * 1024,
         EVIDENCE_FILES_PER_REQUEST=10,
         EVIDENCE_REQUEST_LIMIT=None,
+        # The largest upload an admin's import page reads (None: an export.json at its
+        # limit with an assessment's files at theirs).
+        IMPORT_REQUEST_LIMIT=None,
+        # Where an uploaded export waits for the admin's confirmation (None: instance/imports).
+        IMPORT_UPLOAD_PATH=None,
         # The regional picture compares an administration with its region only when at
         # least this many administrations are in the group (nobody's answers revealed).
         REGIONAL_MINIMUM=5,

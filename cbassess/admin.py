@@ -472,7 +472,8 @@ def audit_log():
 
 
 def _import_folder() -> Path:
-    return Path(current_app.instance_path) / "imports"
+    return Path(current_app.config.get("IMPORT_UPLOAD_PATH")
+                or Path(current_app.instance_path) / "imports")
 
 
 def import_request_limit(config) -> int:

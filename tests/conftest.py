@@ -101,6 +101,7 @@ def app(database_url, tmp_path):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "RATELIMIT_ENABLED": False,
         "EVIDENCE_STORE_PATH": str(tmp_path / "evidence"),
+        "IMPORT_UPLOAD_PATH": str(tmp_path / "imports"),
     })
     yield app
     with app.app_context():

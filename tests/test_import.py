@@ -363,6 +363,7 @@ def test_the_admin_page_checks_an_upload_then_imports_it_on_confirmation(
     new_id = imported_id(app)
     assert confirmed.headers["Location"].endswith(f"/assessments/{new_id}")
     assert admin.post("/admin/imports/confirm", {"token": token}).status_code == 404
+    assert list(Path(app.config["IMPORT_UPLOAD_PATH"]).iterdir()) == []  # not kept after
 
 
 def test_the_admin_page_lists_each_problem_with_where_it_is(app, make_browser, source):
@@ -375,3 +376,18 @@ def test_the_admin_page_lists_each_problem_with_where_it_is(app, make_browser, s
         in refused.text
     assert "Nothing was imported" in refused.text and 'name="token"' not in refused.text
     assert upload(admin, b"{not json", "export.json").status_code == 422
+
+
+def test_the_import_page_reads_no_more_than_its_budget(app, make_browser, source):
+    """An admin's upload may be large (IMPORT_REQUEST_LIMIT); anyone else's request to the
+    route keeps the small budget of a route that declares none, and is refused unread."""
+    big = b"x" * (64 * 1024)
+    respondent = make_browser("resp-a@example.org")
+    respondent.refresh_token()
+    assert respondent.post("/admin/imports", {"file": (io.BytesIO(big), "export.json")},
+                           content_type="multipart/form-data").status_code == 413
+    admin = make_browser("admin@example.org")
+    assert upload(admin, source.zip, "export.zip").status_code == 200  # far over 8 KB
+    app.config["IMPORT_REQUEST_LIMIT"] = 32 * 1024
+    assert upload(admin, big, "export.json").status_code == 413
+    assert list(Path(app.config["IMPORT_UPLOAD_PATH"]).glob("*.json")) == []
