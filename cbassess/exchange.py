@@ -36,6 +36,7 @@ from typing import IO, Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import accounts, audit, interchange, text_policy
@@ -209,9 +210,14 @@ def import_file(session: Session, store: EvidenceStore, path: str | Path,
         if options.dry_run:
             session.rollback()
             return summary
-        summary.assessment_id = _write(session, store, plan, actor,
-                                       source_name or Path(path).name)
-        session.commit()
+        try:
+            summary.assessment_id = _write(session, store, plan, actor,
+                                           source_name or Path(path).name)
+            session.commit()
+        except IntegrityError:  # the same round or sign-off written meanwhile
+            raise refused("records.assessment", _l(
+                "The same assessment was imported meanwhile: nothing more was imported."),
+                          ) from None
         return summary
     except BaseException:
         session.rollback()
@@ -332,6 +338,12 @@ def _check(session: Session, store: EvidenceStore, body: dict,
     emails = _people_named(assessment, parts)
     for email in sorted(emails - set(people)):
         problems.add("people", _l("lacks %(email)s, whom the records name", email=email))
+    for email in sorted(emails & set(people)):
+        if len(email) > accounts.EMAIL_LIMIT or "@" not in email:
+            problems.add("people", _l("%(email)s is not an e-mail address", email=email[:60]))
+        if len(people[email]) > accounts.NAME_LIMIT:
+            problems.add(f"people.{email}", _l("is longer than %(n)d characters",
+                                               n=accounts.NAME_LIMIT))
     users = {}
     if emails:
         users = {email.lower(): user_id for user_id, email in session.execute(

@@ -297,6 +297,8 @@ def _no_files(body: dict) -> None:
      "records.actions[0].status: is not an action's status"),
     (lambda b: (_no_files(b), b["revisions"][0].update(changed_at="yesterday")),
      "revisions[0].changed_at: is not a date and time"),
+    (lambda b: (_no_files(b), b["people"].update({VISITOR: "V" * 201})),
+     f"people.{VISITOR}: is longer than 200 characters"),
     (lambda b: (_no_files(b), b["records"]["signoff_snapshots"][0].update(
         payload=b["records"]["signoff_snapshots"][0]["payload"].replace('"level":1', '"level":4'))),
      "records.signoff_snapshots[0].payload: does not match its digest"),
