@@ -689,47 +689,47 @@ def _summary(plan: _Plan, options: ImportOptions) -> ImportSummary:
             set(plan.people) - set(plan.users)), dry_run=options.dry_run)
 
 
+def _values(part: Part, row: dict, users: dict[str, int]
+            ) -> tuple[dict[str, Any], list[tuple[Field, str]]]:
+    """A checked record's column values, people as their accounts here; and the people it
+    names who have no account here (their column left empty)."""
+    kept: dict[str, Any] = {}
+    unknown: list[tuple[Field, str]] = []
+    for f in interchange.fields_of(part):
+        if f.column.name not in row:
+            continue  # an older file: the column's default
+        value = row[f.column.name]
+        if f.kind == "person" and value is not None:
+            if value not in users:
+                unknown.append((f, value))
+            value = users.get(value)
+        kept[f.column.name] = value
+    return kept, unknown
+
+
 def _write(session: Session, store: EvidenceStore, plan: _Plan, actor: Actor | None,
            source_name: str) -> int:
     """Create the administration if asked, the assessment and every record, the imported
     authors and the audit entry, in the caller's transaction; the files go into the store."""
     organisation = plan.organisation or accounts.add_organisation(
         session, actor, plan.new_organisation)
-    authors: list[tuple[str, Any, Field, str]] = []
-
-    def values(part: Part, row: dict) -> dict[str, Any]:
-        kept = {}
-        for f in interchange.fields_of(part):
-            if f.column.name not in row:
-                continue
-            value = row[f.column.name]
-            if f.kind == "person" and value is not None:
-                user_id = plan.users.get(value)
-                if user_id is None:
-                    authors_pending.append((f, value))
-                value = user_id
-            kept[f.column.name] = value
-        return kept
-
-    authors_pending: list[tuple[Field, str]] = []
+    kept, unknown = _values(ASSESSMENT, plan.assessment, plan.users)
     assessment = Assessment(organisation_id=organisation.id,
-                            instrument_id=plan.instrument_row.id,
-                            **values(ASSESSMENT, plan.assessment))
+                            instrument_id=plan.instrument_row.id, **kept)
     session.add(assessment)
     session.flush()
-    authors += [(ASSESSMENT.table.name, assessment, f, e) for f, e in authors_pending]
+    # (table, row, field, e-mail) of each person named without an account here
+    authors = [(ASSESSMENT.table.name, assessment, f, email) for f, email in unknown]
     made: dict[str, list[Any]] = {}
     for part in PARTS:
-        made[part.key] = []
         link_ids: dict[Any, int] = {}
-        if part.link:
+        if part.link:  # parents are written first: link by position or by indicator key
             parents = made[part.link.part]
             link_ids = ({n: p.id for n, p in enumerate(parents)} if part.link.by_position
                         else {p.indicator_key: p.id for p in parents})
-        pending_for_part: list[tuple[Any, list[tuple[Field, str]]]] = []
+        made[part.key], named = [], []
         for row in plan.parts[part.key]:
-            authors_pending = []
-            kept = values(part, row)
+            kept, unknown = _values(part, row, plan.users)
             if part.link:
                 kept[part.link.column] = link_ids[
                     kept[part.link.column] if part.link.by_position else kept["indicator_key"]]
@@ -737,11 +737,10 @@ def _write(session: Session, store: EvidenceStore, plan: _Plan, actor: Actor | N
                 kept["assessment_id"] = assessment.id
             record = part.model(**kept)
             made[part.key].append(record)
-            pending_for_part.append((record, authors_pending))
+            named += [(record, f, email) for f, email in unknown]
         session.add_all(made[part.key])
         session.flush()
-        authors += [(part.table.name, record, f, e)
-                    for record, pending in pending_for_part for f, e in pending]
+        authors += [(part.table.name, record, f, email) for record, f, email in named]
     session.add_all(ImportedAuthor(
         assessment_id=assessment.id, record_table=table, record_id=record.id,
         field=f.column.name, email=email, name=plan.people.get(email, ""))
