@@ -393,3 +393,16 @@ def test_the_import_page_reads_no_more_than_its_budget(app, make_browser, source
     app.config["IMPORT_REQUEST_LIMIT"] = 32 * 1024
     assert upload(admin, big, "export.json").status_code == 413
     assert list(Path(app.config["IMPORT_UPLOAD_PATH"]).glob("*.json")) == []
+
+
+def test_confirming_checks_again_what_changed_since_the_upload(app, runner, make_browser,
+                                                              source, tmp_path):
+    admin = make_browser("admin@example.org")
+    checked = upload(admin, source.zip, "export.zip")
+    token = checked.text.split('name="token" value="')[1].split('"')[0]
+    assert run_import(runner, written(tmp_path, "export.zip", source.zip)).exit_code == 0
+    late = admin.post("/admin/imports/confirm", {"token": token})
+    assert late.status_code == 422 and "already has a round called" in late.text
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Assessment.id)).where(
+            Assessment.round_name == ROUND)) == 1
