@@ -1,5 +1,5 @@
 """The assessment interchange format: export.json's `records`, which an import turns back
-into rows exactly. SQLAlchemy, no Flask.
+into rows exactly. SQLAlchemy, no Flask request (messages are lazy translations).
 
 The format is read from the tables themselves. Each part is a table whose columns are
 written as they are (dates and times as ISO 8601 in UTC), except: the row's own id; the
@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
+from flask_babel import lazy_gettext as _l  # read in the language of whoever sees it
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -177,16 +178,9 @@ class ValueRefused(ValueError):
         super().__init__(str(message))
 
 
-def _messages():
-    from flask_babel import lazy_gettext as _l  # lazy: read in the reader's language
-
-    return _l
-
-
 def decode(column: Column, raw: Any) -> Any:
     """A value from the file as the column stores it, checked against the column's type,
     length and nullability; ValueRefused otherwise."""
-    _l = _messages()
     if raw is None:
         if not column.nullable:
             raise ValueRefused(_l("may not be empty"))
