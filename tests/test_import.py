@@ -289,6 +289,8 @@ def _no_files(body: dict) -> None:
      "no administration called “Nowhere”"),
     (lambda b: (_no_files(b), b["records"]["answers"][0].update(level=9)),
      "records.answers[0].level: Level 9 is outside the scale (0 to 4)."),
+    (lambda b: (_no_files(b), b["records"]["answers"][1].update(evidence=" ")),
+     "records.answers[1].evidence: “Not applicable” needs a written justification"),
     (lambda b: (_no_files(b), b["records"]["reviews"][0].update(indicator_key="ZZ.9")),
      "records.reviews[0].indicator_key: ZZ.9 is not an indicator of this instrument."),
     (lambda b: (_no_files(b), b["records"]["answers"][1].update(confidence_level="high")),
