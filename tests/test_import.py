@@ -21,7 +21,6 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from cbassess import create_app, evidence, interchange
-from cbassess.auth import hash_password
 from cbassess.extensions import db
 from cbassess.models import (
     Assessment,
@@ -31,6 +30,7 @@ from cbassess.models import (
     Role,
     User,
 )
+from cbassess.passwords import hash_password
 from tests import evidence_samples as samples
 from tests.conftest import PASSWORD, Browser
 from tests.test_action_plan import action_form
