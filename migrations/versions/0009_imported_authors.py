@@ -3,7 +3,7 @@
 no name.
 
 Revision ID: 0009_imported_authors
-Revises: 0006_review_workflow
+Revises: 0007_answer_fields
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0009_imported_authors"
-down_revision = "0006_review_workflow"
+down_revision = "0007_answer_fields"
 branch_labels = None
 depends_on = None
 
