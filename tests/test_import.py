@@ -85,7 +85,10 @@ def source(databases, tmp_path_factory) -> Source:
         level = "na" if key == "PW.2" else n % 5
         assert respondent.autosave(a_id, key, level=level, evidence=f"Évidence « {key} »",
                                    note="internal" if n % 3 else "").status_code == 200
-    respondent.autosave(a_id, "PW.1", level=1, evidence="Strategy 2025–2029\nadopted")
+    assert respondent.post(f"/assessments/{a_id}/answers/PW.1", {
+        "PW.1-level": "1", "PW.1-evidence": "Strategy 2025–2029\nadopted", "PW.1-note": "",
+        "PW.1-evidence_kind": "documentary", "PW.1-confidence": "medium"},
+        htmx=True).status_code == 200
     assert respondent.post(f"/assessments/{a_id}/answers/PW.1/files",
                            {"files": [(io.BytesIO(samples.pdf()), "strategy.pdf")]},
                            htmx=True, content_type="multipart/form-data").status_code == 200
@@ -166,7 +169,8 @@ def test_an_export_imports_exactly_and_exports_again_the_same(app, runner, make_
         put_files_in_store(app, source)
     result = run_import(runner, written(tmp_path, f"export.{kind}", getattr(source, kind)))
     assert result.exit_code == 0, result.output
-    assert f"Imported “{ROUND}” (validated, wco-cb-core-principles 1.1.0)" in result.output
+    version = source.body["instrument"]["version"]
+    assert f"Imported “{ROUND}” (validated, wco-cb-core-principles {version})" in result.output
     new_id = imported_id(app)
     respondent = make_browser("resp-a@example.org")
     again = respondent.get(f"/assessments/{new_id}/export.json").get_json()
@@ -181,6 +185,7 @@ def test_an_export_imports_exactly_and_exports_again_the_same(app, runner, make_
     pw1 = next(a for a in records["answers"] if a["indicator_key"] == "PW.1")
     assert (pw1["level"], pw1["evidence"], pw1["version"]) == (
         1, "Strategy 2025–2029\nadopted", 2)
+    assert (pw1["evidence_kind"], pw1["confidence"]) == ("documentary", "medium")
     pw2 = next(a for a in records["answers"] if a["indicator_key"] == "PW.2")
     assert pw2["not_applicable"] is True and pw2["evidence"] == "Évidence « PW.2 »"
     assert [(r["indicator_key"], r["version"], r["changed_by"]) for r in again["revisions"]] \
@@ -289,6 +294,8 @@ def _no_files(body: dict) -> None:
      "no administration called “Nowhere”"),
     (lambda b: (_no_files(b), b["records"]["answers"][0].update(level=9)),
      "records.answers[0].level: Level 9 is outside the scale (0 to 4)."),
+    (lambda b: (_no_files(b), b["records"]["answers"][0].update(confidence="certain")),
+     "records.answers[0].confidence: The value must be one of high, medium, low."),
     (lambda b: (_no_files(b), b["records"]["answers"][1].update(evidence=" ")),
      "records.answers[1].evidence: “Not applicable” needs a written justification"),
     (lambda b: (_no_files(b), b["records"]["reviews"][0].update(indicator_key="ZZ.9")),
