@@ -2,7 +2,7 @@
 (their e-mail and name, per row and column), so an import creates no account and loses
 no name.
 
-Revision ID: 0009_imported_authors
+Revision ID: 0008_imported_authors
 Revises: 0007_answer_fields
 Create Date: 2026-11-30
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0009_imported_authors"
+revision = "0008_imported_authors"
 down_revision = "0007_answer_fields"
 branch_labels = None
 depends_on = None
