@@ -137,6 +137,7 @@ class PlannedAction:
     comments: tuple[Comment, ...] = ()
     target_set: bool = False  # a target was chosen (False: the default, one level up)
     unsupported: bool = False  # the current level is claimed without the evidence it needs
+    priority_set: bool = False  # a priority was chosen (False: the suggested one)
 
     @property
     def key(self) -> str:
@@ -293,9 +294,23 @@ def build_plan(instrument: Instrument, levels: Mapping[str, AnswerValue],
                 comments=tuple(comments.get(indicator.key, ())),
                 target_set=bool(saved and saved.target_level is not None),
                 unsupported=answer.unsupported,
+                priority_set=bool(saved and saved.priority),
             ))
         groups.append(PrincipleActions(principle, tuple(planned)))
     return Plan(tuple(groups), tuple(not_rated))
+
+
+def carried_action(action: PlannedAction, instrument: Instrument) -> StoredAction:
+    """A previous round's action as it comes into the next round's plan: as it stood, but
+    a target the new version's scale lacks, or the default target (one level up), is left
+    to the new round's default; a suggested priority is suggested afresh there."""
+    target = (action.target if action.target_set and action.target in instrument.scale.values
+              else None)
+    return StoredAction(
+        indicator_key=action.key, target_level=target, description=action.description,
+        owner=action.owner, due_date=action.due_date,
+        priority=str(action.priority) if action.priority_set else None,
+        status=action.status, progress_note=action.progress_note)
 
 
 def sort_actions(actions: Sequence[PlannedAction], order: SortOrder) -> list[PlannedAction]:

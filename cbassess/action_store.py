@@ -63,10 +63,11 @@ def answer_levels(session: Session, assessment_id: int,
                   instrument: Instrument) -> dict[str, AnswerValue]:
     """Each answered indicator's level or "not applicable", and whether the level is a
     claim without the evidence it needs (claims.is_unsupported: text or a file), in two
-    narrow queries."""
+    narrow queries. An answer carried over from the previous round counts once confirmed
+    or changed."""
     rows = session.execute(
         select(Answer.indicator_key, Answer.level, Answer.not_applicable, Answer.evidence)
-        .where(Answer.assessment_id == assessment_id))
+        .where(Answer.assessment_id == assessment_id, Answer.carried_over.is_(False)))
     with_files = indicators_with_files(session, assessment_id)
     levels = {}
     for row in rows:
@@ -173,6 +174,46 @@ def _record_conflict(session: Session, assessment_id: int, item: ActionInput, us
         version=row.version, changed_by_id=user_id, changed_at=now, kind="conflict",
         before=action_values(_stored(row)), after=item.values()))
     session.commit()
+
+
+def carry_actions(session: Session, assessment_id: int, items: list[StoredAction],
+                  user_id: int) -> list[str]:
+    """Carry actions of the previous round into this round's plan, each as it stood (its
+    text, owner, due date, priority, status and progress), with a revision of kind
+    "carried". An indicator that already has an action in this plan keeps it: the carried
+    one is skipped. Returns the keys carried; one transaction, under the assessment's lock."""
+    now = datetime.now(UTC)
+    carried = []
+    try:
+        connection = session.connection()
+        lock_assessment(connection, assessment_id)
+        if session.get(Assessment, assessment_id) is None:
+            raise AssessmentGone()
+        present = set(session.scalars(select(Action.indicator_key)
+                                      .where(Action.assessment_id == assessment_id)))
+        for item in items:
+            if item.indicator_key in present:
+                continue
+            row = Action(assessment_id=assessment_id, indicator_key=item.indicator_key,
+                         target_level=item.target_level, description=item.description,
+                         owner=item.owner, due_date=item.due_date, priority=item.priority,
+                         status=str(item.status), progress_note=item.progress_note, version=1,
+                         updated_at=now, updated_by_id=user_id)
+            session.add(row)
+            session.flush()
+            session.add(ActionRevision(
+                action_id=row.id, assessment_id=assessment_id,
+                indicator_key=item.indicator_key, version=1, changed_by_id=user_id,
+                changed_at=now, kind="carried",
+                before=action_values(StoredAction(item.indicator_key)),
+                after=action_values(item)))
+            present.add(item.indicator_key)
+            carried.append(item.indicator_key)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return carried
 
 
 def add_comment(session: Session, assessment_id: int, indicator_key: str, author_id: int,

@@ -31,7 +31,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from . import accounts, audit, evidence, exchange, instrument_store, invitations
+from . import accounts, audit, evidence, exchange, instrument_store, invitations, round_store
 from .accounts import AccountError, OrganisationFields, Purpose
 from .extensions import db
 from .instrument import InstrumentError
@@ -185,6 +185,7 @@ def _organisation_page(organisation: Organisation, errors: dict | None = None,
         "admin/organisation.html", organisation=organisation, respondents=respondents,
         facilitators=facilitators, assessments=assessments,
         instruments=instrument_store.current_instruments(db.session),
+        carry_from=round_store.carry_from(db.session, organisation.id),
         country=accounts.country_name(organisation.country_code, language),
         language_names=dict(accounts.language_choices(language)),
         errors=errors or {}, values=values or {}), status

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from . import answers as answer_store
-from . import claims, reviews, scoring
+from . import claims, reviews, round_store, scoring
 from .evidence import current_files, every_file, files_by_indicator, indicators_with_files
 from .extensions import db, limiter
 from .instrument import Indicator, Principle
@@ -39,7 +40,7 @@ from .permissions import (
     instrument_of,
     instrument_of_target,
 )
-from .security import ONE_ANSWER, ONE_PRINCIPLE, accepts
+from .security import ONE_ANSWER, ONE_PRINCIPLE, BodyBudget, accepts
 from .url_params import page_number
 
 bp = Blueprint("answering", __name__)
@@ -130,7 +131,9 @@ def _principle_context(assessment: Assessment, instrument: InstrumentSpec, princ
         evidence_files=files_by_indicator(current_files(
             db.session, assessment.id, [i.key for i in principle.indicators])),
         threads=reviews.threads_of(db.session, assessment.id), reviewer=False, detached=True,
-        reviewing=False,
+        reviewing=False, previous_round=round_store.previous_of(db.session, assessment.id),
+        carried=[i.key for i in principle.indicators
+                 if i.key in answers and answers[i.key].carried_over],
     )
 
 
@@ -152,6 +155,9 @@ def principle_page(assessment_id: int, key: str):
     views = {i.key: AnswerView.posted(i.key, request.form, answers.get(i.key))
              for i in principle.indicators}
     status = _save_principle(assessment, instrument, principle, views)
+    action = request.form.get("action", "")
+    if status == 303 and (action == "confirm_all" or action.startswith("confirm:")):
+        return _confirm_after_save(assessment, principle, action)
     if status == 303:
         flash(_("Your answers are saved."), "success")
         following = _neighbours(instrument, principle)[1]
@@ -167,6 +173,28 @@ def principle_page(assessment_id: int, key: str):
     return render_template("walk/principle.html",
                            **_principle_context(assessment, instrument, principle, answers,
                                                 views)), status
+
+
+def _confirm_after_save(assessment: Assessment, principle: Principle, action: str):
+    """The page's confirm buttons without JavaScript: the answers posted are saved first (a
+    changed one is no longer carried over), then the one named, or every answer of the
+    principle still carried over ("confirm all unchanged"), is confirmed."""
+    keys = [i.key for i in principle.indicators]
+    if action != "confirm_all":
+        keys = [key for key in keys if key == action.removeprefix("confirm:")]
+    try:
+        confirmed = answer_store.confirm_answers(db.session, assessment.id, keys,
+                                                 current_user.id).uncarried
+    except answer_store.AssessmentLocked:
+        flash(locked_message(), "error")
+        return redirect(url_for("answering.principle_page", assessment_id=assessment.id,
+                                key=principle.key), 303)
+    flash(ngettext("Your answers are saved; %(num)d carried-over answer is confirmed.",
+                   "Your answers are saved; %(num)d carried-over answers are confirmed.",
+                   len(confirmed)), "success")
+    anchor = f"ind-{keys[0].replace('.', '-')}" if action != "confirm_all" and keys else None
+    return redirect(url_for("answering.principle_page", assessment_id=assessment.id,
+                            key=principle.key, _anchor=anchor), 303)
 
 
 def _save_principle(assessment, instrument, principle, views: dict[str, AnswerView]) -> int:
@@ -264,18 +292,59 @@ def autosave(assessment_id: int, key: str):
                                 key=indicator.principle_key, _anchor=f"ind-{key}"), 303)
     return _autosave_reply(indicator, "saved", None, 200, answer=saved.answers[0],
                            saved_by=current_user.display_name, states=saved.states,
-                           answered_before=target.answered_count, **context)
+                           answered_before=target.answered_count,
+                           uncarried=saved.uncarried, **context)
+
+
+# A confirmation carries nothing but the CSRF token (in a header with htmx, else a field).
+ONE_CONFIRMATION = BodyBudget(bytes=4 * 1024, fields=4)
+
+
+@bp.post("/assessments/<int:assessment_id>/answers/<key>/confirm")
+@accepts(ONE_CONFIRMATION)
+@_per_person_saving
+@login_required
+def confirm(assessment_id: int, key: str):
+    """Confirm an answer carried over from the previous round as it stands: it counts as
+    answered from now on (a versioned save with its revision, like any other). Confirming
+    one that is no longer carried over changes nothing and says so."""
+    target = answer_target_or_404(assessment_id)
+    instrument = instrument_of_target(target)
+    indicator = instrument.indicator(key)
+    context = dict(assessment=target, instrument=instrument, language=language())
+    if indicator is None:
+        return render_template("walk/_answer_status.html", indicator_key=key,
+                               state="error", message=_("This indicator does not exist in "
+                                                        "the assessment's instrument."),
+                               **context), 404
+    try:
+        saved = answer_store.confirm_answers(db.session, target.id, [key], current_user.id)
+    except answer_store.AssessmentLocked:
+        return _autosave_reply(indicator, "error", locked_message(), 409, **context)
+    if not request.headers.get("HX-Request"):
+        flash(_("The carried-over answer to %(key)s is confirmed.", key=key) if saved.uncarried
+              else _("The answer to %(key)s was already confirmed or changed.", key=key),
+              "success")
+        return redirect(url_for("answering.principle_page", assessment_id=target.id,
+                                key=indicator.principle_key, _anchor=f"ind-{key}"), 303)
+    answer = saved.answers[0] if saved.answers else None
+    return _autosave_reply(indicator, "confirmed" if saved.uncarried else "saved", None, 200,
+                           answer=answer, saved_by=current_user.display_name
+                           if saved.uncarried else None, states=saved.states,
+                           answered_before=target.answered_count,
+                           uncarried=saved.uncarried, **context)
 
 
 def _autosave_reply(indicator: Indicator, state: str, message: str | None, status: int,
                     answer: Answer | answer_store.StoredAnswer | None = None,
                     field: str | None = None, answered_before: int | None = None,
                     saved_by: str | None = None,
-                    states: dict[str, answer_store.AnswerState] | None = None, **context):
+                    states: dict[str, answer_store.AnswerState] | None = None,
+                    uncarried: tuple[str, ...] = (), **context):
     """The status, and out of band the version and the principle's progress; the stepper
     too when the number of answered indicators changed (most saves are typing, which
     cannot change it, and the stepper is the largest part of the reply)."""
-    if not request.headers.get("HX-Request") and state != "saved":
+    if not request.headers.get("HX-Request") and state not in ("saved", "confirmed"):
         flash(message, "error")
         return redirect(url_for("answering.principle_page", assessment_id=context["assessment"].id,
                                 key=indicator.principle_key, _anchor=f"ind-{indicator.key}"),
@@ -283,7 +352,7 @@ def _autosave_reply(indicator: Indicator, state: str, message: str | None, statu
     progress = edits = None
     # Files are looked for only when the text alone leaves the claim unsupported (most
     # saves are typing evidence, which needs no more reads).
-    unsupported = state == "saved" and answer is not None and claims.is_unsupported(
+    unsupported = state in ("saved", "confirmed") and answer is not None and claims.is_unsupported(
         indicator, answer) and not indicators_with_files(
             db.session, context["assessment"].id, [indicator.key])
     if states is not None:  # as the save left them: no need to read them again
@@ -293,6 +362,7 @@ def _autosave_reply(indicator: Indicator, state: str, message: str | None, statu
         "walk/_autosave.html", indicator=indicator, indicator_key=indicator.key, state=state,
         message=message, answer=answer, saved_by=saved_by, field=field, scores=progress,
         edits=edits, stepper=stepper, unsupported=unsupported,
+        uncarried=indicator.key in uncarried,
         principle=context["instrument"].principle(indicator.principle_key), **context,
     ), status, {"X-Field-Error": field} if field else {}  # app.js sets aria-invalid on it
 
@@ -312,6 +382,7 @@ def history(assessment_id: int, key: str):
         error_out=True)  # 404 past the last page
     return render_template("walk/history.html", assessment=assessment, instrument=instrument,
                            indicator=indicator, pagination=pagination, language=language(),
-                           files=every_file(db.session, assessment.id, key))
+                           files=every_file(db.session, assessment.id, key),
+                           previous_round=round_store.previous_of(db.session, assessment.id))
 
 

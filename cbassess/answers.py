@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -232,7 +232,7 @@ _CURRENT = (
            case((_answers.c.indicator_key.in_(_SAVING), _answers.c.evidence)).label("evidence"),
            case((_answers.c.indicator_key.in_(_SAVING), _answers.c.note)).label("note"),
            _answers.c.evidence_kind, _answers.c.confidence,
-           _answers.c.updated_at, _answers.c.updated_by_id)
+           _answers.c.updated_at, _answers.c.updated_by_id, _answers.c.carried_over)
     .select_from(_assessments)
     .outerjoin(_answers, _answers.c.assessment_id == _assessments.c.id)
     .where(_assessments.c.id == bindparam("assessment_id"))
@@ -253,7 +253,8 @@ _RECOUNT = (
     .values(updated_at=bindparam("now"),
             answered_count=select(func.count(_answers.c.id))
             .where(_answers.c.assessment_id == bindparam("assessment_id"),
-                   _answers.c.level.is_not(None) | _answers.c.not_applicable)
+                   _answers.c.level.is_not(None) | _answers.c.not_applicable,
+                   _answers.c.carried_over.is_(False))
             .scalar_subquery())
 )
 
@@ -261,7 +262,8 @@ _RECOUNT = (
 class AnswerState(NamedTuple):
     """What progress and scores need of one answer; reads like an Answer for scoring.
 
-    A named tuple: a save builds one for every indicator of the assessment.
+    A named tuple: a save builds one for every indicator of the assessment. An answer carried
+    over from the previous round and not yet confirmed is read as unanswered (no level).
     """
 
     level: int | None
@@ -292,10 +294,11 @@ class StoredAnswer:
     updated_by_id: int | None
     evidence_kind: str | None = None
     confidence: str | None = None
+    carried_over: bool = False
 
     @property
     def answered(self) -> bool:
-        return self.not_applicable or self.level is not None
+        return not self.carried_over and (self.not_applicable or self.level is not None)
 
     def as_dict(self) -> dict:
         return values_of(self)
@@ -308,6 +311,9 @@ class Saved:
 
     answers: list[StoredAnswer]
     states: dict[str, AnswerState]
+    # Answers that were carried over before this save and no longer are (changed or
+    # confirmed): their "carried over" notice goes.
+    uncarried: tuple[str, ...] = ()
 
 
 def lock_assessment(connection: Connection, assessment_id: int) -> None:
@@ -352,13 +358,14 @@ def _current(connection: Connection, assessment_id: int, keys: list[str]) \
     for row in rows:
         if row.id is None:  # the outer join's row of an assessment with no answers yet
             continue
-        states[row.indicator_key] = AnswerState(row.level, bool(row.not_applicable),
-                                                row.version)
+        states[row.indicator_key] = (
+            AnswerState(None, False, row.version) if row.carried_over
+            else AnswerState(row.level, bool(row.not_applicable), row.version))
         if row.evidence is not None:
             saving[row.indicator_key] = StoredAnswer(
                 row.id, row.indicator_key, row.level, row.not_applicable, row.evidence,
                 row.note, row.version, row.updated_at, row.updated_by_id,
-                row.evidence_kind, row.confidence)
+                row.evidence_kind, row.confidence, carried_over=bool(row.carried_over))
     return saving, states
 
 
@@ -369,7 +376,8 @@ def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerIn
     Raises AssessmentLocked when the assessment is not open for respondents, EditConflict
     when any answer was changed since its `expected_version` (nothing is saved then, and each
     refused value is kept in the history as a "conflict" revision). An answer posted
-    unchanged writes nothing.
+    unchanged writes nothing (one carried over from the previous round stays carried over:
+    only `confirm_answers` or a change settles it).
 
     The status and the answers are read under the database's write lock (SQLite) or after
     taking the assessment's row lock (PostgreSQL), so no other save or a submission can come
@@ -408,7 +416,7 @@ def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerIn
                 version = answer.version + 1
                 updates.append({"answer_id": answer.id, "version": version,
                                 "updated_at": now, "updated_by_id": user_id,
-                                **item.as_dict()})
+                                "carried_over": False, **item.as_dict()})
                 revisions.append({
                     "answer_id": answer.id, "assessment_id": assessment_id,
                     "indicator_key": answer.indicator_key, "version": version,
@@ -430,7 +438,54 @@ def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerIn
     except BaseException:
         session.rollback()
         raise
-    return Saved([stored[key] for key in keys], states)
+    return Saved([stored[key] for key in keys], states,
+                 tuple(answer.indicator_key for _, answer in changes if answer.carried_over))
+
+
+def confirm_answers(session: Session, assessment_id: int, keys: Iterable[str],
+                    user_id: int) -> Saved:
+    """Confirm the answers among `keys` that are still carried over from the previous round:
+    they keep their values and count as answered from now on.
+
+    The same path as a save: the assessment's lock, its status read under it
+    (AssessmentLocked when it is not open for respondents), a new version and a revision of
+    kind "confirm" per answer, the answered count kept, one commit. An answer that is no
+    longer carried over (someone confirmed or changed it meanwhile) is left as it is, so a
+    second click changes nothing.
+    """
+    keys = list(keys)
+    now = datetime.now(UTC)
+    try:
+        connection = session.connection()
+        lock_assessment(connection, assessment_id)
+        stored, states = _current(connection, assessment_id, keys)
+        carried = [stored[key] for key in keys if key in stored and stored[key].carried_over]
+        if carried:
+            updates, revisions = [], []
+            for answer in carried:
+                version = answer.version + 1
+                updates.append({"answer_id": answer.id, "version": version, "updated_at": now,
+                                "updated_by_id": user_id, "carried_over": False})
+                revisions.append({
+                    "answer_id": answer.id, "assessment_id": assessment_id,
+                    "indicator_key": answer.indicator_key, "version": version,
+                    "changed_by_id": user_id, "changed_at": now, "kind": "confirm",
+                    "before": answer.as_dict(), "after": answer.as_dict()})
+                stored[answer.indicator_key] = replace(
+                    answer, version=version, updated_at=now, updated_by_id=user_id,
+                    carried_over=False)
+                states[answer.indicator_key] = AnswerState(answer.level,
+                                                           answer.not_applicable, version)
+            connection.execute(_CHANGE, updates[0] if len(updates) == 1 else updates)
+            connection.execute(_RECORD, revisions[0] if len(revisions) == 1 else revisions)
+            if any(stored[a.indicator_key].answered for a in carried):
+                connection.execute(_RECOUNT, {"assessment_id": assessment_id, "now": now})
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return Saved([stored[key] for key in keys if key in stored], states,
+                 tuple(a.indicator_key for a in carried))
 
 
 def _record_conflicts(session: Session, assessment_id: int, conflicts: list, user_id: int,

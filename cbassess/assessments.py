@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from . import signoff, text_policy, transitions
+from . import round_store, signoff, text_policy, transitions
 from .answers import AnswerInputError, unanswered
 from .extensions import db
 from .instrument import Instrument as InstrumentSpec
@@ -31,11 +31,14 @@ from .pages import (
 )
 from .permissions import (
     assessment_or_404,
+    can_start_round,
     can_submit,
     instrument_of,
     parse_instrument_row,
     visible_assessments,
 )
+from .rounds import carry_over
+from .scoring import AnswerValue
 from .security import accepts
 from .url_params import database_id, page_number
 from .workflow import UNANSWERED, Action, Facts, Refusal, allowed_actions, decide
@@ -78,6 +81,8 @@ def index():
         # language of each instrument shown: the table row holds the English title only.
         totals={key: len(spec.indicators) for key, spec in shown.items()},
         instrument_titles={key: spec.title.get(reader) for key, spec in shown.items()},
+        carry_from=round_store.carry_from(db.session, current_user.organisation_id)
+        if current_user.role == Role.RESPONDENT and current_user.organisation_id else None,
     )
 
 
@@ -165,6 +170,7 @@ def _overview_with(assessment: Assessment, instrument: InstrumentSpec,
             actions[action] = refusal_text(outcome) if isinstance(outcome, Refusal) else None
     return render_template(
         "walk/overview.html", assessment=assessment, instrument=instrument,
+        rounds=_rounds_context(assessment, instrument, answers),
         scores=scores_of(instrument, answers, files_of(assessment.id, instrument, answers)),
         language=language(),
         editable=editable(assessment), missing=missing,
@@ -177,6 +183,27 @@ def _overview_with(assessment: Assessment, instrument: InstrumentSpec,
         snapshot=signoff.latest(db.session, assessment.id)
         if assessment.status_enum == Status.VALIDATED else None,
     )
+
+
+def _rounds_context(assessment: Assessment, instrument: InstrumentSpec,
+                    answers: dict) -> dict:
+    """The overview's rounds panel: where this round came from (and what is still to
+    confirm, what the newer version removed), where the next one went, whether the reader
+    may start it."""
+    link, following = round_store.around(db.session, assessment.id)
+    removed: list = []
+    if link is not None:
+        previous_spec = parse_instrument_row(link.previous.instrument_row)
+        removed = [previous_spec.indicator(key) for key in carry_over(
+            previous_spec, instrument, {}).removed]
+    carried = [i for i in instrument.indicators
+               if i.key in answers and answers[i.key].carried_over]
+    may_start = (following is None and assessment.status_enum in round_store.SOURCE_STATUSES
+                 and can_start_round(current_user, assessment))
+    return dict(link=link, removed=removed, carried=carried, following=following,
+                may_start=may_start,
+                start_refusal=round_store.refusal(db.session, assessment) if may_start
+                else None)
 
 
 def _reviewers_of(assessment: Assessment) -> list[User]:
@@ -248,6 +275,57 @@ def withdraw(assessment_id: int):
         return _overview_with(assessment, instrument, None), 409
     flash(_("The submission is withdrawn: you can change the answers again."), "success")
     return redirect(url_for("assessments.overview", assessment_id=assessment.id), 303)
+
+
+@bp.route("/assessments/<int:assessment_id>/next-round", methods=["GET", "POST"])
+@login_required
+def next_round(assessment_id: int):
+    """GET: what starting the next round from this assessment will do (answers carried
+    over, indicators new and removed in a newer version), with its form. POST: start it;
+    a refusal (409: not the last submitted round, a round in progress; 422: the name or
+    the version) shows the page again with the reason, and nothing is created."""
+    source = assessment_or_404(assessment_id)
+    if not can_start_round(current_user, source):
+        abort(403)
+    choices = round_store.instrument_choices(db.session, source)
+    posted = {"round_name": request.form.get("round_name", ""),
+              "instrument_id": database_id(request.form.get("instrument_id"))}
+    if request.method == "POST":
+        try:
+            started = round_store.start_round(
+                db.session, current_user, source, instrument_of(source),
+                posted["round_name"], posted["instrument_id"], parse_instrument_row)
+        except round_store.RoundRefused as refused:
+            return _next_round_page(source, choices, posted, refused,
+                                    409 if not refused.field else 422)
+        flash(ngettext(
+            "Round “%(name)s” started from “%(previous)s”: %(num)d answer is carried over. "
+            "Confirm it or change it: until then it counts as unanswered.",
+            "Round “%(name)s” started from “%(previous)s”: %(num)d answers are carried over. "
+            "Confirm or change each one: until then they count as unanswered.",
+            started.answers, name=started.assessment.round_name,
+            previous=source.round_name), "success")
+        return redirect(url_for("assessments.overview",
+                                assessment_id=started.assessment.id), 303)
+    why_not = round_store.refusal(db.session, source)
+    return _next_round_page(source, choices, posted,
+                            round_store.RoundRefused("", why_not) if why_not else None,
+                            409 if why_not else 200)
+
+
+def _next_round_page(source: Assessment, choices: list[Instrument], posted: dict,
+                     refused: round_store.RoundRefused | None, status: int):
+    """The next-round page: per version offered, what would carry over."""
+    source_spec = instrument_of(source)
+    answers = {a.indicator_key: AnswerValue.of(a) for a in load_answers(source.id).values()}
+    previews = []
+    for row in choices:
+        spec = parse_instrument_row(row)
+        previews.append((row, spec, carry_over(source_spec, spec, answers)))
+    return render_template(
+        "walk/next_round.html", assessment=source, instrument=source_spec,
+        previews=previews, posted=posted, refused=refused, language=language(),
+        files=len(round_store.carried_files(db.session, source.id))), status
 
 
 def _actor() -> transitions.Actor:

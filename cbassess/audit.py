@@ -37,7 +37,7 @@ ACTIONS: Mapping[str, tuple[str, ...]] = {
     "organisation": ("organisation.create", "organisation.update"),
     "instrument": ("instrument.import", "instrument.retire", "instrument.restore"),
     "assessment": ("assessment.create", "assessment.assign_principle", "assessment.reopen",
-                   "assessment.import"),
+                   "assessment.import", "assessment.start_round"),
 }
 
 

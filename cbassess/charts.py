@@ -236,12 +236,14 @@ def radar_svg(
     comparison: Sequence[float | None] | None = None,
     abbreviate: bool = False,
     tick_text: Callable[[float], str] = _tick,
+    chart_id: str = "radar",
 ) -> str:
     """An accessible SVG radar chart: rings per scale level, spokes, labels, score polygon.
 
     `levels` are the scale's scores (the rings); `comparison`, when given, draws a second
     dashed polygon (a previous round, say) under the first. The SVG has role="img" and a
-    <title>; pages also print the same figures as a table, and the key of the short
+    <title> (its id starts with `chart_id`: two charts on one page need two); pages also
+    print the same figures as a table, and the key of the short
     labels when the layout uses them (`radar_layout`).
     """
     layout = radar_layout(axes, size, abbreviate)
@@ -256,8 +258,8 @@ def radar_svg(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="radar radar--{variant}" '
         f'viewBox="0 0 {layout.width:g} {layout.height:g}" role="img" direction="ltr" '
-        f'aria-labelledby="radar-title-{variant}">',
-        f'<title id="radar-title-{variant}">{escape(title)}</title>',
+        f'aria-labelledby="{chart_id}-title-{variant}">',
+        f'<title id="{chart_id}-title-{variant}">{escape(title)}</title>',
     ]
     for level in levels:
         fraction = (level - minimum) / (maximum - minimum)

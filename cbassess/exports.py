@@ -149,6 +149,8 @@ def answer_rows(instrument: Instrument, answers: Mapping, language: str,
                 "score": instrument.scale.score_of(level) if level is not None else None,
                 "not_applicable": bool(answer and answer.not_applicable),
                 "unsupported": is_unsupported(indicator, answer, indicator.key in with_files),
+                # Copied from the previous round, not yet confirmed: counts as unanswered.
+                "carried_over": bool(answer and getattr(answer, "carried_over", False)),
                 "evidence": answer.evidence if answer else "",
                 "evidence_kind": answer.evidence_kind if answer else None,
                 "confidence": answer.confidence if answer else None,

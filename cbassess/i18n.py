@@ -210,6 +210,16 @@ def score(value: float | int | None, places: int = 2) -> str:
     return format_decimal(value, format="0." + "0" * places if places else "0")
 
 
+def change(value: float | int | None, places: int = 2) -> str:
+    """A change between rounds with its sign ("+0.50", "−1", "0"), decimals as the language
+    writes them; whole-level changes of an indicator take places=0."""
+    if value is None:
+        return NO_VALUE
+    if value == 0:
+        return score(0, places)
+    return ("+" if value > 0 else "\u2212") + score(abs(value), places)
+
+
 def percent(ratio: float | None) -> str:
     """A share (0–1) as a whole percentage, as the language writes it ("75%", "75 %")."""
     if ratio is None:
@@ -345,6 +355,7 @@ AUDIT_ACTION_LABELS = {
     "instrument.restore": _l("Instrument version available again"),
     "assessment.create": _l("Assessment started"),
     "assessment.assign_principle": _l("Principle assigned"),
+    "assessment.start_round": _l("Next round started"),
     "assessment.reopen": _l("Validated assessment reopened"),
     "assessment.import": _l("Assessment imported from an export"),
 }
@@ -358,6 +369,10 @@ AUDIT_DETAIL_LABELS = {
     "after": _l("After"), "message": _l("Reason"),
     "file": _l("File"), "status": _l("Status"), "records": _l("Records"),
     "people_recorded": _l("People named without an account here"),
+    "previous": _l("Previous round"), "previous_id": _l("Previous assessment number"),
+    "carried": _l("Answers carried over"), "files": _l("Evidence files carried over"),
+    "removed": _l("Indicators removed in this version"),
+    "new": _l("Indicators new in this version"),
 }
 # Each optional answer field's name and the names of its values (instrument.ANSWER_FIELDS
 # holds the values themselves), on the pages, in the report and in the spreadsheets.
@@ -388,7 +403,7 @@ def init_app(app: Flask) -> None:
     """Template helpers: `_`, `ngettext`, the formatting filters and the page's language."""
     app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext,
                                  ngettext=template_ngettext)
-    app.jinja_env.filters.update(score=score, percent=percent, number=number,
+    app.jinja_env.filters.update(score=score, change=change, percent=percent, number=number,
                                  level_score=level_score, weakest_label=weakest_label,
                                  long_date=long_date, medium_date=medium_date,
                                  date_time=date_time, short_time=short_time)

@@ -181,12 +181,14 @@ class Answer(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Copied from the previous round and not yet confirmed or changed: counts as unanswered.
+    carried_over: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     updated_by: Mapped[User | None] = relationship()
 
     @property
     def answered(self) -> bool:
-        return self.not_applicable or self.level is not None
+        return not self.carried_over and (self.not_applicable or self.level is not None)
 
 
 class AnswerRevision(db.Model):
@@ -491,3 +493,21 @@ class ImportedAuthor(db.Model):
     field: Mapped[str] = mapped_column(String(40))
     email: Mapped[str] = mapped_column(String(254))
     name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class RoundLink(db.Model):
+    """An assessment started as the next round of an earlier one (cbassess.rounds): its
+    answers were carried over from `previous`, and the comparison pages compare the two."""
+
+    __tablename__ = "round_links"
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("assessments.id", ondelete="CASCADE"), primary_key=True)
+    previous_id: Mapped[int] = mapped_column(
+        ForeignKey("assessments.id", ondelete="CASCADE"), index=True)
+    started_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    assessment: Mapped[Assessment] = relationship(foreign_keys=[assessment_id])
+    previous: Mapped[Assessment] = relationship(foreign_keys=[previous_id])
+    started_by: Mapped[User | None] = relationship()

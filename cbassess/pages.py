@@ -55,10 +55,15 @@ def edit_count(answers: dict) -> int:
 def claim_values(instrument: InstrumentSpec, answers: Mapping[str, Answer],
                  with_files: Collection[str]) -> dict[str, AnswerValue]:
     """What scoring needs of each answer, with whether it is an unsupported claim
-    (claims.is_unsupported; `with_files`: the indicators whose answers have files)."""
+    (claims.is_unsupported; `with_files`: the indicators whose answers have files). An
+    answer carried over from the previous round counts for nothing until it is confirmed
+    or changed (AnswerValue.of)."""
     values = {}
     for key, answer in answers.items():
         indicator = instrument.indicator(key)
+        if answer.carried_over:
+            values[key] = AnswerValue.of(answer)
+            continue
         values[key] = AnswerValue(
             answer.level, answer.not_applicable,
             indicator is not None and claims.is_unsupported(indicator, answer,

@@ -74,6 +74,12 @@ def can_submit(user: User, assessment: Assessment) -> bool:
     return not found or user.id in found
 
 
+def can_start_round(user: User, assessment: Assessment) -> bool:
+    """Who starts the administration's next round from this assessment: an admin, or who
+    submits it (the coordinator; any respondent of an administration without one)."""
+    return user.role == Role.ADMIN or can_submit(user, assessment)
+
+
 def can_answer(user: User, assessment: Assessment | AnswerTarget) -> bool:
     """Only respondents of the administration write answers."""
     return user.role == Role.RESPONDENT and user.organisation_id == assessment.organisation_id

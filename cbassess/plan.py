@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from . import action_store, i18n
+from . import action_store, i18n, round_store
 from .action_plan import (
     COMMENT_LIMIT,
     DESCRIPTION_LIMIT,
@@ -28,6 +29,7 @@ from .action_plan import (
     Priority,
     SortOrder,
     build_plan,
+    carried_action,
     parse_action,
     parse_comment,
     sorted_plan,
@@ -124,8 +126,101 @@ def plan_page(assessment_id: int):
     assessment = assessment_or_404(assessment_id)
     order = _sort_order()
     return render_template("plan/plan.html", plan=sorted_plan(current_plan(assessment), order),
-                           order=order, sort_labels=SORT_LABELS, **_context(assessment)), \
-        200, {"Vary": "HX-Request"}
+                           order=order, sort_labels=SORT_LABELS,
+                           previous_plan=_previous_plan(assessment),
+                           **_context(assessment)), 200, {"Vary": "HX-Request"}
+
+
+def _previous_plan(assessment: Assessment) -> dict | None:
+    """The previous round's actions with their status, each saying where it stands in this
+    round's plan (already there, can be carried, closed, or its indicator removed); None
+    when the round was not started from a previous one."""
+    previous = round_store.previous_of(db.session, assessment.id)
+    if previous is None:
+        return None
+    instrument = instrument_of(assessment)
+    here = action_store.load_actions(db.session, assessment.id)
+    rated = action_store.answer_levels(db.session, assessment.id, instrument)
+    rows = []
+    for action in current_plan(previous).actions:
+        if action.key in here:
+            state = "in_plan" if action.key in rated else "waiting"
+        elif instrument.indicator(action.key) is None:
+            state = "removed"
+        elif not action.status.open:
+            state = "closed"
+        else:
+            state = "open"
+        rows.append((action, state))
+    return dict(round=previous, rows=rows,
+                open_count=sum(1 for _, state in rows if state == "open"))
+
+
+@bp.post("/assessments/<int:assessment_id>/actions/<key>/carry")
+@login_required
+def carry(assessment_id: int, key: str):
+    """Carry one open action of the previous round into this round's plan."""
+    return _carry(assessment_id, key)
+
+
+@bp.post("/assessments/<int:assessment_id>/actions/carry-open")
+@login_required
+def carry_open(assessment_id: int):
+    """Carry every open action of the previous round that this plan does not have yet."""
+    return _carry(assessment_id, None)
+
+
+def _carry(assessment_id: int, key: str | None):
+    """Carry one action (`key`) or all open ones (None); back to the plan with what was
+    done, or why nothing was (409), and nothing half-written."""
+    assessment = assessment_or_404(assessment_id)
+    if not can_edit_plan(current_user, assessment):
+        abort(403)
+    previous_plan = _previous_plan(assessment)
+    back = redirect(url_for("plan.plan_page", assessment_id=assessment.id,
+                            _anchor="previous-actions"), 303)
+    if previous_plan is None:
+        flash(_("This round was not started from a previous round: there are no earlier "
+                "actions to carry over."), "error")
+        return _plan_page_again(assessment, 409)
+    states = {action.key: (action, state) for action, state in previous_plan["rows"]}
+    if key is not None:
+        if key not in states:
+            abort(404)
+        action, state = states[key]
+        if state != "open":
+            flash({"in_plan": _("This plan already has an action for %(key)s.", key=key),
+                   "waiting": _("This plan already has an action for %(key)s.", key=key),
+                   "removed": _("%(key)s is not in this round's version of the instrument.",
+                                key=key),
+                   "closed": _("The action for %(key)s is done or dropped: only open actions "
+                               "are carried over.", key=key)}[state], "error")
+            return _plan_page_again(assessment, 409)
+        chosen = [action]
+    else:
+        chosen = [action for action, state in previous_plan["rows"] if state == "open"]
+        if not chosen:
+            flash(_("No open action of the previous round is left to carry over."), "error")
+            return _plan_page_again(assessment, 409)
+    instrument = instrument_of(assessment)
+    try:
+        carried = action_store.carry_actions(
+            db.session, assessment.id, [carried_action(a, instrument) for a in chosen],
+            current_user.id)
+    except action_store.AssessmentGone:
+        abort(404)
+    flash(ngettext("%(num)d action carried over from “%(round)s”.",
+                   "%(num)d actions carried over from “%(round)s”.", len(carried),
+                   round=previous_plan["round"].round_name), "success")
+    return back
+
+
+def _plan_page_again(assessment: Assessment, status: int):
+    """The plan page with the message just flashed, answering `status`."""
+    return render_template("plan/plan.html", plan=current_plan(assessment),
+                           order=SortOrder.INSTRUMENT, sort_labels=SORT_LABELS,
+                           previous_plan=_previous_plan(assessment),
+                           **_context(assessment)), status
 
 
 def _planned_or_404(assessment: Assessment, key: str):
@@ -184,7 +279,8 @@ def save(assessment_id: int, key: str):
         return render_template("plan/_action.html", action=action, saved_now=status == 200,
                                **context), status
     return render_template("plan/plan.html", plan=plan, order=SortOrder.INSTRUMENT,
-                           sort_labels=SORT_LABELS, **context), status
+                           sort_labels=SORT_LABELS, previous_plan=_previous_plan(assessment),
+                           **context), status
 
 
 @bp.post("/assessments/<int:assessment_id>/actions/<key>/comments")

@@ -214,9 +214,11 @@ def dashboard(session: Session, visible: Select, view: View,
 def _values(session: Session, table, ids: list[int]) -> dict[int, dict[str, AnswerValue]]:
     """Levels by assessment and indicator, for the given assessments, in one query."""
     values: dict[int, dict[str, AnswerValue]] = {}
-    for row in session.execute(select(table.assessment_id, table.indicator_key, table.level,
-                                      table.not_applicable)
-                               .where(table.assessment_id.in_(ids))):
+    query = select(table.assessment_id, table.indicator_key, table.level,
+                   table.not_applicable).where(table.assessment_id.in_(ids))
+    if hasattr(table, "carried_over"):  # answers carried over count once confirmed
+        query = query.where(table.carried_over.is_(False))
+    for row in session.execute(query):
         values.setdefault(row.assessment_id, {})[row.indicator_key] = AnswerValue(
             row.level, row.not_applicable)
     return values

@@ -31,9 +31,10 @@ CACHE_SIZE = 32
 PDF_VARIANT = "pdf/ua-1"
 
 # The report's sections in order; each is templates/report/_<id>.html and an entry of the
-# table of contents. Sections planned for later (the round-to-round comparison, the
-# sign-off digest, the annex of evidence files) join this list with a partial of their own.
+# table of contents. The round-to-round comparison comes before the methodology in a full
+# report, and only where the assessment was started from a previous round.
 FULL_SECTIONS = ("summary", "principles", "action_plan", "methodology")
+COMPARISON = "comparison"
 SUMMARY_SECTIONS = ("summary", "action_plan")
 
 
@@ -70,6 +71,15 @@ class ReportOptions:
     @property
     def sections(self) -> tuple[str, ...]:
         return SUMMARY_SECTIONS if self.summary_only else FULL_SECTIONS
+
+    def sections_with(self, comparison: bool) -> tuple[str, ...]:
+        """The sections, with the round comparison before the methodology annex when there
+        is a previous round to compare with (full report only)."""
+        sections = self.sections
+        if not comparison or self.summary_only:
+            return sections
+        at = sections.index("methodology")
+        return (*sections[:at], COMPARISON, *sections[at:])
 
 
 def text_direction(text: str) -> str:

@@ -41,6 +41,8 @@ from . import (
     i18n,
     interchange,
     reviews,
+    round_store,
+    rounds,
     signoff,
     transitions,
 )
@@ -158,6 +160,47 @@ def _unsupported_review(instrument, key: str, review, answer, has_files: bool) -
             and indicator.needs_evidence(review.level) and not has_evidence(answer, has_files))
 
 
+def reported_levels(assessment: Assessment) -> dict[str, AnswerValue]:
+    """The levels a round reports: the validated ones once it is validated (where a
+    facilitator set one), the claimed ones before; a carried-over answer not yet confirmed
+    has none. The same rule as the results page's scores."""
+    levels = {k: AnswerValue.of(a) for k, a in load_answers(assessment.id).items()}
+    if assessment.status == Status.VALIDATED:
+        levels.update({k: AnswerValue(r.level, r.not_applicable)
+                       for k, r in reviews.reviews_of(db.session, assessment.id).items()})
+    return levels
+
+
+def _round_comparison(assessment: Assessment, instrument, language: str) -> dict | None:
+    """This round beside the one it was started from (cbassess.rounds.compare), with its
+    chart; None when it was not started from a previous round."""
+    previous = round_store.previous_of(db.session, assessment.id)
+    if previous is None:
+        return None
+    previous_instrument = parse_instrument_row(previous.instrument_row)
+    comparison = rounds.compare(previous_instrument, reported_levels(previous),
+                                instrument, reported_levels(assessment))
+    changes = [comparison.principle(p.key) for p in instrument.principles]
+    figures = "; ".join(
+        _("%(title)s %(value)s (previously %(previous)s)", title=p.title.get(language),
+          value=i18n.score(c.current.average),
+          previous=i18n.score(c.previous.average) if c.previous else _("not assessed"))
+        for p, c in zip(instrument.principles, changes, strict=True))
+    title = _("Average level per principle in “%(round)s” (solid) and in “%(previous)s” "
+              "(dashed), scale %(min)d–%(max)d: %(figures)s", round=assessment.round_name,
+              previous=previous.round_name, min=instrument.scale.minimum,
+              max=instrument.scale.maximum, figures=figures)
+    now = [c.current.average for c in changes]
+    then = [c.previous.average if c.previous else None for c in changes]
+    # An instrument has 3 to 15 principles (instrument.py), as many as a radar's spokes.
+    chart = radar_svg([RadarAxis(_axis_label(p.title.get(language), value), value, p.key)
+                       for p, value in zip(instrument.principles, now, strict=True)],
+                      instrument.scale.scores, title=title, comparison=then,
+                      tick_text=i18n.level_score, chart_id="rounds-radar")
+    return dict(previous=previous, previous_instrument=previous_instrument,
+                comparison=comparison, chart=chart)
+
+
 def _in_instrument_order(instrument, files: list[EvidenceFile]) -> list[EvidenceFile]:
     """Files in the order their indicators come in the instrument, then as attached."""
     order = {indicator.key: n for n, indicator in enumerate(instrument.indicators)}
@@ -203,7 +246,22 @@ def _axis_label(title: str, average: float | None) -> str:
 def results(assessment_id: int):
     """Scores two ways, the charts with their table, strengths and gaps, the downloads."""
     assessment = assessment_or_404(assessment_id)
-    return render_template("results/results.html", **_report_data(assessment, with_plan=False))
+    return render_template("results/results.html", **_report_data(assessment, with_plan=False),
+                           previous_round=round_store.previous_of(db.session, assessment.id))
+
+
+@bp.get("/assessments/<int:assessment_id>/comparison")
+@login_required
+def comparison(assessment_id: int):
+    """This round beside the previous one: each indicator's levels and change, each
+    principle's average and weakest link and their change, a chart; what cannot be
+    compared says why. An assessment with no previous round says so."""
+    assessment = assessment_or_404(assessment_id)
+    instrument = instrument_of(assessment)
+    language = _language()
+    return render_template("results/comparison.html", assessment=assessment,
+                           instrument=instrument, language=language,
+                           rounds=_round_comparison(assessment, instrument, language))
 
 
 def _options() -> ReportOptions:
@@ -214,10 +272,12 @@ def _report_html(assessment: Assessment, options: ReportOptions, preview: bool =
     """The report's HTML in the language chosen: the PDF's source and the preview alike."""
     with force_locale(options.language):
         data = _report_data(assessment, options.language)
+        rounds_data = _round_comparison(assessment, data["instrument"], options.language)
         stylesheet = url_for("static", filename="report.css") if preview else "report.css"
         return render_template("report/report.html", options=options, preview=preview,
-                               stylesheet=stylesheet, sections=options.sections,
-                               generated=datetime.now(UTC).date(), **data)
+                               stylesheet=stylesheet,
+                               sections=options.sections_with(comparison=bool(rounds_data)),
+                               rounds=rounds_data, generated=datetime.now(UTC).date(), **data)
 
 
 @bp.get("/assessments/<int:assessment_id>/report")
@@ -559,7 +619,8 @@ def _portfolio(extension: str) -> Response:
         for assessment_id, key, level, na in db.session.execute(
                 select(Answer.assessment_id, Answer.indicator_key, Answer.level,
                        Answer.not_applicable)
-                .where(Answer.assessment_id.in_(list(levels)))):
+                .where(Answer.assessment_id.in_(list(levels)),
+                       Answer.carried_over.is_(False))):
             levels[assessment_id][key] = AnswerValue(level, bool(na))
     entries = []
     for assessment in assessments:

@@ -32,6 +32,14 @@ class AnswerValue:
     def answered(self) -> bool:
         return self.not_applicable or self.level is not None
 
+    @classmethod
+    def of(cls, answer) -> AnswerValue:
+        """What an answer counts for: nothing while it is carried over from the previous
+        round and nobody has confirmed or changed it (cbassess.rounds), else its level."""
+        if answer is None or getattr(answer, "carried_over", False):
+            return cls()
+        return cls(answer.level, bool(answer.not_applicable))
+
 
 @dataclass(frozen=True)
 class IndicatorScore:

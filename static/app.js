@@ -237,6 +237,26 @@
     if (xhr && xhr.status !== 401) unsaved.delete(section);
   });
 
+  // Confirming a carried-over answer removes its button: the focus moves on to the next
+  // answer still to confirm (else to the indicator's status), so that confirming a run of
+  // answers from the keyboard is one keystroke (Enter) each.
+  var confirming = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var button = event.detail.elt;
+    if (!button.classList || !button.classList.contains("js-confirm")) return;
+    var all = Array.prototype.slice.call(document.querySelectorAll(".js-confirm"));
+    confirming = { button: button, next: all[all.indexOf(button) + 1] || null,
+                   status: document.querySelector(button.getAttribute("hx-target")) };
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!confirming || confirming.button.isConnected) return;
+    var next = confirming.next && confirming.next.isConnected ? confirming.next : document.querySelector(".js-confirm");
+    var status = confirming.status;
+    confirming = null;
+    if (next) { next.focus(); return; }
+    if (status) { status.setAttribute("tabindex", "-1"); status.focus(); }
+  });
+
   // Saves of different indicators run side by side, so their replies can arrive out of
   // order: keep the progress and stepper from the reply that saw the most edits.
   document.addEventListener("htmx:oobBeforeSwap", function (event) {

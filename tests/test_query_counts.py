@@ -33,8 +33,9 @@ EXTRA_ROUNDS = 40  # more than a page (PAGE_SIZE 25), so the lists paginate
 EXTRA_ORGANISATIONS = 30
 REVISIONS_PER_ANSWER = 4
 # A ceiling per page, so a new query on a page is a decision, not an accident.
-# 7: the overview also reads the review loop's steps and its open queries.
-MOST_STATEMENTS = 7
+# 7: the overview also reads the review loop's steps and its open queries; 8: and the
+# rounds around it (the one it was started from, the one started from it).
+MOST_STATEMENTS = 8
 
 
 @contextmanager

@@ -174,6 +174,19 @@ EXPECTED: dict[tuple[str, str], Row] = {
     ("attachments.upload", "POST"): Row(302, 303, 404, 403, 404, 403),
     ("attachments.remove", "POST"): Row(302, 303, 404, 403, 404, 403),
     ("attachments.download", "GET"): assessment_page(),
+    # Rounds. A's assessment is a draft: no next round starts from it (409 for whoever may
+    # start one: its respondents, as A has no coordinator, and admins); confirming an
+    # answer that is not carried over changes nothing (200); there is no previous round
+    # to compare with (the page says so) or to carry actions from (409). test_rounds.py
+    # covers the rest.
+    ("assessments.next_round", "GET"): Row(302, 409, 404, 403, 404, 409),
+    ("assessments.next_round", "POST"): Row(401, 409, 404, 403, 404, 409,
+                                            form={"round_name": "Matrix next round",
+                                                  "instrument_id": "1"}),
+    ("answering.confirm", "POST"): Row(401, 200, 404, 403, 404, 403, htmx=True),
+    ("results.comparison", "GET"): assessment_page(),
+    ("plan.carry", "POST"): Row(302, 409, 404, 403, 404, 403),
+    ("plan.carry_open", "POST"): Row(302, 409, 404, 403, 404, 403),
 }
 
 
