@@ -35,7 +35,7 @@ from cbassess.models import (
 )
 from cbassess.permissions import instrument_of
 from cbassess.workflow import Action as Step
-from tests.conftest import DATA, pdf_text
+from tests.conftest import DATA, SHIPPED_KEY, pdf_text
 from tests.test_report import outline_titles
 
 
@@ -77,8 +77,9 @@ def submit_everything(app, a_id: int, email: str = "resp-a@example.org",
 
 
 def shipped_id(app) -> int:
+    """The shipped instrument, as the seeded assessments use it."""
     with app.app_context():
-        return db.session.scalar(select(Instrument.id).where(Instrument.version == "1.1.0"))
+        return db.session.scalar(select(Instrument.id).where(Instrument.key == SHIPPED_KEY))
 
 
 def start(browser, a_id: int, app, name: str = "2028 round", instrument_id=None):
@@ -394,8 +395,8 @@ def test_the_comparison_page_and_the_pdf_section(app, a_id, respondent, next_rou
     row = re.search(r"Political will.*?</tr>", text, re.S).group(0)
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
     assert cells == ["2.25", "3.00", "+0.75", "1+", "3", "+2"]
-    assert '<svg xmlns="http://www.w3.org/2000/svg" class="radar"' in text
-    assert 'aria-labelledby="rounds-radar-title"' in text
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="radar radar--full"' in text
+    assert 'aria-labelledby="rounds-radar-title-full"' in text
     assert re.search(r"Political will 3\.00 \(previously 2\.25\)", text)
     results = respondent.get(f"/assessments/{next_round}/results").text
     assert f"/assessments/{next_round}/comparison" in results

@@ -36,8 +36,9 @@ def submitted_round(app) -> tuple[str, int]:
         coordinator = User(email=f"coordinator-{tag}@rounds.example", name="Nadia Rounds",
                            role=Role.RESPONDENT, organisation=organisation,
                            password_hash=hash_password(DEMO_PASSWORD), is_coordinator=True)
-        row = db.session.scalar(select(Instrument).where(
-            Instrument.key == "wco-cb-core-principles", Instrument.version == "1.1.0"))
+        row = db.session.scalar(  # the newest shipped version
+            select(Instrument).where(Instrument.key == "wco-cb-core-principles")
+            .order_by(Instrument.imported_at.desc(), Instrument.id.desc()).limit(1))
         assessment = Assessment(organisation=organisation, instrument_row=row,
                                 round_name="2026 round")
         db.session.add_all([organisation, coordinator, assessment])
