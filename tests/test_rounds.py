@@ -59,6 +59,10 @@ def submit_everything(app, a_id: int, email: str = "resp-a@example.org",
         for index, indicator in enumerate(instrument.indicators):
             if indicator.key == "PW.2":
                 inputs.append(AnswerInput("PW.2", None, True, "No such body exists.", "", None))
+            elif indicator.key == "PW.4":  # the instrument's optional answer fields
+                inputs.append(AnswerInput("PW.4", level_for(index), False, "Evidence of PW.4",
+                                          "", None, evidence_kind="records",
+                                          confidence="medium"))
             else:
                 inputs.append(AnswerInput(indicator.key, level_for(index), False,
                                           f"Evidence of {indicator.key}",
@@ -113,10 +117,13 @@ def test_the_next_round_starts_with_every_answer_carried_over_and_none_counted(
         assert set(after) == set(before) and len(after) == 28
         for key, answer in after.items():
             old = before[key]
-            assert (answer.level, answer.not_applicable, answer.evidence, answer.note) == (
-                old.level, old.not_applicable, old.evidence, old.note)
+            assert (answer.level, answer.not_applicable, answer.evidence, answer.note,
+                    answer.evidence_kind, answer.confidence) == (
+                old.level, old.not_applicable, old.evidence, old.note, old.evidence_kind,
+                old.confidence)
             assert answer.carried_over and not answer.answered and answer.version == 1
         assert after["PW.2"].not_applicable and after["PW.3"].note == "Ask the legal unit"
+        assert (after["PW.4"].evidence_kind, after["PW.4"].confidence) == ("records", "medium")
         revisions = list(db.session.scalars(select(AnswerRevision).where(
             AnswerRevision.assessment_id == next_round)))
         assert {r.kind for r in revisions} == {"carried"} and len(revisions) == 28
