@@ -68,7 +68,9 @@ ROUND_NAME_LIMIT = 100
 MAX_PROBLEMS = 50  # reported at most; the rest are counted
 _FILE_MEMBER = re.compile(r"files/([0-9a-f]{64})")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-REVISION_KINDS = ("edit", "conflict")
+# "carried" and "confirm": an answer (or action) carried over from the previous round, and
+# its confirmation (cbassess.round_store, answers.confirm_answers).
+REVISION_KINDS = ("edit", "conflict", "carried", "confirm")
 
 
 # ------------------------------------------------------------------------------- export
@@ -515,7 +517,8 @@ def _check_rules(spec: InstrumentSpec, assessment: dict, parts: dict[str, list[d
         if row.get("thread_id", 0) >= threads:
             problems.add(f"{row['__where__']}.thread", _l("is not a position in its list"))
     answered = sum(1 for r in parts["answers"]
-                   if r.get("not_applicable") or r.get("level") is not None)
+                   if (r.get("not_applicable") or r.get("level") is not None)
+                   and not r.get("carried_over"))  # carried over: not answered yet
     if "answered_count" in assessment and assessment["answered_count"] != answered:
         problems.add("records.assessment.answered_count", _l(
             "says %(count)d answered indicators; the answers hold %(answered)d",
