@@ -110,8 +110,10 @@ PART = {part.key: part for part in PARTS}
 STREAMED = "answer_revisions"
 # Tables that belong to an assessment and are not carried: who in the team answers which
 # principle names this installation's accounts (a team is set up again where it lands),
-# and imported authors are written as the people they name.
-NOT_CARRIED = frozenset({"principle_assignments", "imported_authors"})
+# imported authors are written as the people they name, and the link to the round an
+# assessment was started from (round_links) names an assessment of this installation: the
+# imported one stands alone (its answers still say whether they are carried over).
+NOT_CARRIED = frozenset({"principle_assignments", "imported_authors", "round_links"})
 # The assessment's own links, given by the file's administration and instrument.
 GIVEN_ELSEWHERE = frozenset({"organisation_id", "instrument_id"})
 
