@@ -329,4 +329,4 @@ def _next_round_page(source: Assessment, choices: list[Instrument], posted: dict
 
 
 def _actor() -> transitions.Actor:
-    return transitions.Actor(current_user.id, Role(current_user.role))
+    return transitions.Actor(current_user.id, Role(current_user.role), current_user.email)

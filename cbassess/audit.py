@@ -30,14 +30,16 @@ class Actor(Protocol):
 
 
 # The actions written to the log, grouped by the kind of record they change. Other areas
-# (the review workflow's reopening, for one) record theirs through `record` too.
+# record theirs through `record` too: transitions.py an admin's change of an assessment's
+# status (a reopening; a return or a validation made by an admin).
 ACTIONS: Mapping[str, tuple[str, ...]] = {
     "user": ("user.create", "user.update", "user.deactivate", "user.reactivate",
              "user.assign", "user.unassign", "user.password_link", "user.password_set"),
     "organisation": ("organisation.create", "organisation.update"),
     "instrument": ("instrument.import", "instrument.retire", "instrument.restore"),
     "assessment": ("assessment.create", "assessment.assign_principle", "assessment.reopen",
-                   "assessment.import", "assessment.start_round"),
+                   "assessment.import", "assessment.start_round", "assessment.return",
+                   "assessment.validate"),
 }
 
 

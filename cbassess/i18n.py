@@ -358,6 +358,8 @@ AUDIT_ACTION_LABELS = {
     "assessment.start_round": _l("Next round started"),
     "assessment.reopen": _l("Validated assessment reopened"),
     "assessment.import": _l("Assessment imported from an export"),
+    "assessment.return": _l("Assessment returned to the administration"),
+    "assessment.validate": _l("Assessment validated"),
 }
 AUDIT_DETAIL_LABELS = {
     "country": _l("Country"), "region": _l("Region"), "languages": _l("Working languages"),
@@ -373,6 +375,7 @@ AUDIT_DETAIL_LABELS = {
     "carried": _l("Answers carried over"), "files": _l("Evidence files carried over"),
     "removed": _l("Indicators removed in this version"),
     "new": _l("Indicators new in this version"),
+    "status_before": _l("Status before"), "status_after": _l("Status after"),
 }
 # Each optional answer field's name and the names of its values (instrument.ANSWER_FIELDS
 # holds the values themselves), on the pages, in the report and in the spreadsheets.

@@ -50,7 +50,7 @@ def _reviewable_or_404(assessment_id: int) -> Assessment:
 
 
 def _actor() -> transitions.Actor:
-    return transitions.Actor(current_user.id, Role(current_user.role))
+    return transitions.Actor(current_user.id, Role(current_user.role), current_user.email)
 
 
 def _principle_or_404(instrument: InstrumentSpec, key: str) -> Principle:

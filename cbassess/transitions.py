@@ -4,7 +4,8 @@
 between a check and the change), gathers the facts workflow.py's checks need, asks
 `workflow.decide`, and writes the new status with an event (who, when, from, to, message)
 in one transaction; a refusal changes nothing. A validation also freezes a sign-off
-snapshot (signoff.py). SQLAlchemy, no Flask.
+snapshot (signoff.py). A status an admin changes (a reopening always is) also goes into
+the admin audit log, in the same transaction. SQLAlchemy, no Flask.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from . import signoff
+from . import audit, signoff
 from .answers import clean_text, unanswered
 from .instrument import Instrument
 from .models import (
     Answer,
     Assessment,
     AssessmentEvent,
+    Organisation,
     QueryThread,
     Review,
     ReviewState,
@@ -44,10 +46,19 @@ class TransitionRefused(Exception):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts: their id and role (the caller has checked they may act on this assessment)."""
+    """Who acts: their id and role (the caller has checked they may act on this assessment),
+    and their e-mail, which the audit log keeps beside the id."""
 
     id: int
     role: Role
+    email: str = ""
+
+
+def audited(action: Action, role: Role) -> bool:
+    """Whether a status change goes into the admin audit log as well as the assessment's
+    events: an admin's (a reopening, or an admin validating or returning in a
+    facilitator's place), not a team's or a facilitator's everyday steps."""
+    return action == Action.REOPEN or role == Role.ADMIN
 
 
 def lock_assessment(connection: Connection, assessment_id: int) -> None:
@@ -128,6 +139,8 @@ def perform(session: Session, assessment: Assessment, instrument: Instrument, ac
                                 from_status=before, to_status=outcome, actor_id=actor.id,
                                 at=now, message=message)
         session.add(event)
+        if audited(action, actor.role):
+            _record_in_audit_log(session, assessment, action, actor, before, outcome, message)
         if action == Action.VALIDATE:
             session.flush()
             signoff.freeze(session, assessment, instrument, actor.id, now)
@@ -137,6 +150,17 @@ def perform(session: Session, assessment: Assessment, instrument: Instrument, ac
         raise
     session.refresh(assessment)
     return event
+
+
+def _record_in_audit_log(session: Session, assessment: Assessment, action: Action,
+                         actor: Actor, before: Status, after: Status, message: str) -> None:
+    """The audit entry of an admin's status change, named "assessment.<action>"; its
+    record is the assessment, labelled with its administration and round."""
+    administration = session.scalar(select(Organisation.name).where(
+        Organisation.id == assessment.organisation_id)) or ""
+    audit.record(session, actor, f"assessment.{action.value}", "assessment", assessment.id,
+                 f"{administration} · {assessment.round_name}", status_before=before.value,
+                 status_after=after.value, message=message)
 
 
 def events_of(session: Session, assessment_id: int) -> list[AssessmentEvent]:

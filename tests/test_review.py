@@ -15,6 +15,7 @@ from cbassess.extensions import db
 from cbassess.models import (
     Assessment,
     AssessmentEvent,
+    AuditEntry,
     Organisation,
     QueryMessage,
     QueryThread,
@@ -34,6 +35,11 @@ def keys_of(app, a_id: int) -> list[str]:
 def complete(respondent, app, a_id: int) -> None:
     for n, key in enumerate(keys_of(app, a_id)):
         assert respondent.autosave(a_id, key, level=n % 5, evidence=f"ev {key}").status_code == 200
+
+
+def round_of(app, a_id: int) -> str:
+    with app.app_context():
+        return db.session.get(Assessment, a_id).round_name
 
 
 def status_of(app, a_id: int) -> str:
@@ -397,6 +403,50 @@ def test_reopening_needs_an_admin_and_a_reason_and_validating_again_keeps_both_s
     assert facilitator.post(f"/assessments/{submitted}/validate").status_code == 303
     with app.app_context():
         assert db.session.query(SignOffSnapshot).count() == 2
+
+
+def audit_entries(app, a_id: int) -> list[tuple]:
+    with app.app_context():
+        return [(e.action, e.actor_email, e.target_label, e.details) for e in db.session.scalars(
+            select(AuditEntry).where(AuditEntry.target_type == "assessment",
+                                     AuditEntry.target_id == a_id).order_by(AuditEntry.id))]
+
+
+def test_an_admins_status_changes_are_in_the_audit_log_and_a_facilitators_are_not(
+        facilitator, admin, submitted, app):
+    """A reopening, and a return or a validation made by an admin, go into the admin audit
+    log with the assessment's events; a facilitator's steps and a refusal do not."""
+    accept_all(facilitator, app, submitted)
+    facilitator.post(f"/assessments/{submitted}/validate")
+    admin.post(f"/assessments/{submitted}/reopen", {"message": ""})  # refused: no reason
+    assert audit_entries(app, submitted) == []
+    admin.post(f"/assessments/{submitted}/reopen", {"message": "PW.2 figures were wrong"})
+    assert admin.post(f"/assessments/{submitted}/return",
+                      {"message": "Check PW.2 again"}).status_code == 303
+    label = "Administration A · " + round_of(app, submitted)
+    assert audit_entries(app, submitted) == [
+        ("assessment.reopen", "admin@example.org", label,
+         {"status_before": "validated", "status_after": "submitted",
+          "message": "PW.2 figures were wrong"}),
+        ("assessment.return", "admin@example.org", label,
+         {"status_before": "submitted", "status_after": "returned",
+          "message": "Check PW.2 again"}),
+    ]
+    with app.app_context():
+        assert [e.action for e in db.session.scalars(
+            select(AssessmentEvent).where(AssessmentEvent.assessment_id == submitted)
+            .order_by(AssessmentEvent.id))][-2:] == ["reopen", "return"]
+
+    page = admin.get("/admin/audit?action=assessment.reopen").text
+    entries = page.split("<tbody>")[1]
+    assert "Validated assessment reopened" in entries and "PW.2 figures were wrong" in entries
+    assert "Check PW.2 again" not in entries  # the filter keeps only reopenings
+    assert "Status before:</span> Validated" in entries
+    kinds = admin.get("/admin/audit?target_type=assessment").text.split("<tbody>")[1]
+    assert "Assessment returned to the administration" in kinds
+    french = admin.client.get("/admin/audit?action=assessment.return",
+                              headers={"Accept-Language": "fr"}).text.split("<tbody>")[1]
+    assert "Évaluation renvoyée à l’administration" in french
 
 
 def test_results_pdf_and_exports_show_claimed_and_validated_and_the_digest(
