@@ -25,8 +25,10 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from . import headline
 from .instrument import ANSWER_FIELDS, Instrument
 from .models import Answer, AnswerRevision, Assessment, Status
+from .scoring import headline_average
 from .sqlite_writes import hold_write_lock
 from .text_policy import TextRefused, clean, is_blank, refused_characters
 
@@ -250,13 +252,16 @@ _RECORD = insert(_revisions)
 _RECOUNT = (
     update(_assessments)
     .where(_assessments.c.id == bindparam("assessment_id"))
-    .values(updated_at=bindparam("now"),
+    .values(updated_at=bindparam("now"), claimed_average=bindparam("claimed"),
             answered_count=select(func.count(_answers.c.id))
             .where(_answers.c.assessment_id == bindparam("assessment_id"),
                    _answers.c.level.is_not(None) | _answers.c.not_applicable,
                    _answers.c.carried_over.is_(False))
             .scalar_subquery())
 )
+# A level changed but not whether the indicator is answered: only the claimed average moves.
+_RESCORE = (update(_assessments).where(_assessments.c.id == bindparam("assessment_id"))
+            .values(claimed_average=bindparam("claimed")))
 
 
 class AnswerState(NamedTuple):
@@ -346,8 +351,9 @@ def _create_missing(connection: Connection, assessment_id: int, keys: list[str])
 
 
 def _current(connection: Connection, assessment_id: int, keys: list[str]) \
-        -> tuple[dict[str, StoredAnswer], dict[str, AnswerState]]:
-    """The answers being saved and the state of all answers, read afresh under the lock.
+        -> tuple[dict[str, StoredAnswer], dict[str, AnswerState], Status]:
+    """The answers being saved, the state of all answers and the assessment's status, read
+    afresh under the lock.
 
     Raises AssessmentLocked when the assessment is not open for respondents (or is gone).
     """
@@ -366,7 +372,7 @@ def _current(connection: Connection, assessment_id: int, keys: list[str]) \
                 row.id, row.indicator_key, row.level, row.not_applicable, row.evidence,
                 row.note, row.version, row.updated_at, row.updated_by_id,
                 row.evidence_kind, row.confidence, carried_over=bool(row.carried_over))
-    return saving, states
+    return saving, states, Status(rows[0].status)
 
 
 def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerInput],
@@ -389,11 +395,11 @@ def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerIn
     try:
         connection = session.connection()
         lock_assessment(connection, assessment_id)
-        stored, states = _current(connection, assessment_id, keys)
+        stored, states, status = _current(connection, assessment_id, keys)
         missing = [key for key in keys if key not in stored]
         if missing:  # first saves only: most saves change an answer that exists
             _create_missing(connection, assessment_id, missing)
-            stored, states = _current(connection, assessment_id, keys)
+            stored, states, status = _current(connection, assessment_id, keys)
         conflicts, changes = [], []
         for item in inputs:
             answer = stored[item.indicator_key]
@@ -431,9 +437,27 @@ def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerIn
             # One row is the usual autosave: a plain execute is cheaper than executemany.
             connection.execute(_CHANGE, updates[0] if len(updates) == 1 else updates)
             connection.execute(_RECORD, revisions[0] if len(revisions) == 1 else revisions)
-            if any(answer.answered != stored[answer.indicator_key].answered
-                   for _, answer in changes):  # only when an answer became (un)answered
-                connection.execute(_RECOUNT, {"assessment_id": assessment_id, "now": now})
+            # The headline average moves only with a level or "n/a" (headline.py); the count
+            # only when an answer became (un)answered. Typing evidence changes neither.
+            # A carried-over answer changed becomes answered: it counts from now on.
+            recounted = any(answer.answered != stored[answer.indicator_key].answered
+                            for _, answer in changes)
+            rescored = recounted or any((answer.level, answer.not_applicable)
+                                        != (stored[answer.indicator_key].level,
+                                            stored[answer.indicator_key].not_applicable)
+                                        for _, answer in changes)
+            claimed = (headline_average(states, headline.scale_of(connection, assessment_id))
+                       if rescored else None)
+            if recounted:
+                connection.execute(_RECOUNT, {"assessment_id": assessment_id, "now": now,
+                                              "claimed": claimed})
+            elif rescored:
+                connection.execute(_RESCORE, {"assessment_id": assessment_id,
+                                              "claimed": claimed})
+            if rescored and status == Status.RETURNED:
+                # Reviewed levels exist: the validated average moves with an unreviewed
+                # indicator's claim. Read both afresh (a returned assessment's saves only).
+                headline.refresh(connection, assessment_id)
         session.commit()
     except BaseException:
         session.rollback()
@@ -458,7 +482,7 @@ def confirm_answers(session: Session, assessment_id: int, keys: Iterable[str],
     try:
         connection = session.connection()
         lock_assessment(connection, assessment_id)
-        stored, states = _current(connection, assessment_id, keys)
+        stored, states, status = _current(connection, assessment_id, keys)
         carried = [stored[key] for key in keys if key in stored and stored[key].carried_over]
         if carried:
             updates, revisions = [], []
@@ -479,7 +503,12 @@ def confirm_answers(session: Session, assessment_id: int, keys: Iterable[str],
             connection.execute(_CHANGE, updates[0] if len(updates) == 1 else updates)
             connection.execute(_RECORD, revisions[0] if len(revisions) == 1 else revisions)
             if any(stored[a.indicator_key].answered for a in carried):
-                connection.execute(_RECOUNT, {"assessment_id": assessment_id, "now": now})
+                # Confirmed answers count from now on: in the count and the headline average.
+                claimed = headline_average(states, headline.scale_of(connection, assessment_id))
+                connection.execute(_RECOUNT, {"assessment_id": assessment_id, "now": now,
+                                              "claimed": claimed})
+                if status == Status.RETURNED:
+                    headline.refresh(connection, assessment_id)
         session.commit()
     except BaseException:
         session.rollback()

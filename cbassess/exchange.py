@@ -39,7 +39,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import accounts, audit, interchange, text_policy
+from . import accounts, audit, headline, interchange, text_policy
 from . import answers as answer_store
 from .action_plan import ActionStatus, Priority
 from .audit import Actor
@@ -751,6 +751,9 @@ def _write(session: Session, store: EvidenceStore, plan: _Plan, actor: Actor | N
     for _sha256, item in plan.files:
         if item is not None:
             store.keep(item)
+    # The headline averages from the levels just written, whatever the file said of them.
+    session.flush()
+    headline.refresh(session.connection(), assessment.id)
     audit.record(session, actor, "assessment.import", "assessment", assessment.id,
                  f"{organisation.name} — {assessment.round_name}", file=source_name,
                  instrument=f"{plan.instrument_row.key} {plan.instrument_row.version}",

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -151,6 +152,10 @@ class Assessment(db.Model):
     # make SQLite copy the table, and the copy's drop would cascade to the answers.)
     review_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     answered_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The headline averages (headline.py), kept with every change of a level so that the
+    # dashboard sorts on them in SQL: claimed, and validated (null until a first review).
+    claimed_average: Mapped[float | None] = mapped_column(Float)
+    validated_average: Mapped[float | None] = mapped_column(Float)
 
     organisation: Mapped[Organisation] = relationship()
     instrument_row: Mapped[Instrument] = relationship()

@@ -2,9 +2,9 @@
 
 The dashboard is one filtered, sorted page of the assessments a user may see, read in a
 fixed number of statements whatever the number of rows: the count, the page (with its
-open queries as a correlated count), and the answers and reviews of that page's rows only
-(for the headline scores). Filters and sort arrive as a `View`, parsed from the URL, so a
-view can be bookmarked.
+open queries as a correlated count and the headline averages each assessment keeps, so
+that every column sorts in SQL), and the page's instruments. Filters and sort arrive as a
+`View`, parsed from the URL, so a view can be bookmarked.
 
 The regional picture summarises validated scores (each principle's average, with the
 validated levels) across administrations: median, quartiles, min and max. An
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from .instrument import Instrument as InstrumentSpec
@@ -33,7 +33,7 @@ from .models import (
     Review,
     Status,
 )
-from .scoring import AnswerValue, Scores, score
+from .scoring import AnswerValue, score
 
 PAGE_SIZE = 25
 SEARCH_LIMIT = 100
@@ -43,17 +43,25 @@ _open_queries = (select(func.count(QueryThread.id))
                         QueryThread.closed_at.is_(None))
                  .correlate(Assessment).scalar_subquery().label("open_queries"))
 
+# Each sortable column, as SQL: the database sorts and pages, whatever the number of rows.
+# Rows without a value (no score yet, not waiting) come last in either direction, and ties
+# keep the assessments' order (their ids, in the same direction), so a page never shuffles.
 SORTS: dict[str, ColumnElement] = {
     "administration": Organisation.name,
     "round": Assessment.round_name,
     "status": Assessment.status,
     "completeness": Assessment.answered_count,
     "activity": Assessment.updated_at,
+    # The headline averages kept on the assessment with each save (headline.py).
+    "claimed": Assessment.claimed_average,
+    "validated": Assessment.validated_average,
     "queries": _open_queries,
-    "waiting": Assessment.submitted_at,
+    # Days waiting count only while an assessment is submitted, as the column shows them.
+    "waiting": case((Assessment.status == Status.SUBMITTED, Assessment.submitted_at)),
 }
 # The direction each column sorts in first: what a reviewer wants at the top.
-FIRST_DIRECTION = {"activity": "desc", "queries": "desc", "waiting": "asc"}
+FIRST_DIRECTION = {"activity": "desc", "claimed": "desc", "validated": "desc",
+                   "queries": "desc", "waiting": "asc"}
 
 
 @dataclass(frozen=True)
@@ -125,8 +133,8 @@ class Row:
     submitted_at: datetime | None
     instrument: str
     open_queries: int
-    claimed: Scores | None = None
-    validated: Scores | None = None
+    claimed: float | None = None  # the headline averages (headline.py)
+    validated: float | None = None
 
     @property
     def days_waiting(self) -> int | None:
@@ -177,7 +185,8 @@ def dashboard(session: Session, visible: Select, view: View,
               parse: callable, language: str = "en") -> Page:
     """One page of the dashboard. `visible` selects the ids of the assessments the user may
     see; `parse` turns an instrument row into its parsed instrument (cached by the caller);
-    instruments are named in `language` where their text has it."""
+    instruments are named in `language` where their text has it. Three statements: the
+    count, the page (scores and open queries included), the page's instruments."""
     filtered = _filtered(visible, view)
     total = session.scalar(select(func.count()).select_from(filtered.subquery()))
     order = SORTS[view.sort]
@@ -187,27 +196,21 @@ def dashboard(session: Session, visible: Select, view: View,
         filtered.with_only_columns(
             Assessment.id, Organisation.name, Organisation.region, Assessment.round_name,
             Assessment.status, Assessment.answered_count, Assessment.updated_at,
-            Assessment.submitted_at, Assessment.instrument_id, _open_queries)
+            Assessment.submitted_at, Assessment.instrument_id, Assessment.claimed_average,
+            Assessment.validated_average, _open_queries)
         .order_by(order.nulls_last(), tie)
         .limit(PAGE_SIZE).offset((view.page - 1) * PAGE_SIZE)).all()
-    ids = [r.id for r in rows]
     instruments = {i.id: i for i in session.scalars(
         select(Instrument).where(Instrument.id.in_({r.instrument_id for r in rows})))}
     specs = {key: parse(row) for key, row in instruments.items()}
-    claimed = _values(session, Answer, ids)
-    reviewed = _values(session, Review, ids)
     page_rows = []
     for r in rows:
         spec = specs[r.instrument_id]
-        row = Row(r.id, r.name, r.region, r.round_name, r.status, r.answered_count,
-                  len(spec.indicators), r.updated_at, r.submitted_at,
-                  f"{spec.title.get(language)} · {instruments[r.instrument_id].version}",
-                  r.open_queries)
-        answers = claimed.get(r.id, {})
-        row.claimed = score(spec, answers) if answers else None
-        if r.id in reviewed:
-            row.validated = score(spec, answers | reviewed[r.id])
-        page_rows.append(row)
+        page_rows.append(Row(
+            r.id, r.name, r.region, r.round_name, r.status, r.answered_count,
+            len(spec.indicators), r.updated_at, r.submitted_at,
+            f"{spec.title.get(language)} · {instruments[r.instrument_id].version}",
+            r.open_queries, r.claimed_average, r.validated_average))
     return Page(page_rows, total, view)
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from . import headline
 from .answers import (
     N_,
     AnswerInputError,
@@ -201,7 +202,13 @@ def save_review(session: Session, assessment_id: int, item: ReviewInput,
             session.commit()
             raise ReviewConflict(session.get(Review, review.id,
                                              options=[joinedload(Review.updated_by)]))
+        # A first review (the row is new) or a changed level moves the validated average.
+        rescore = review.version == 0 or ((review.level, review.not_applicable)
+                                          != (item.level, item.not_applicable))
         _change(session, review, item.as_dict(), user_id, now)
+        if rescore:
+            session.flush()  # the validated average reads the stored levels (headline.py)
+            headline.refresh(session.connection(), assessment_id)
         session.commit()
     except BaseException:
         session.rollback()

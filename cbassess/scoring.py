@@ -243,6 +243,25 @@ def _confidence(indicators: list[IndicatorScore], principle_key: str) \
     return tuple((value, counted[value]) for value in CONFIDENCE_ORDER if counted[value])
 
 
+def headline_average(answers: Mapping[str, AnswerValue], scale: Scale) -> float | None:
+    """The overall average of `score`, from the answers and the scale alone.
+
+    The same rule: each principle's average is the mean of its rated indicators' level
+    scores, and the overall average the mean of the principles that have one. An
+    indicator's principle is the part of its key before the first dot (the instrument
+    format requires keys of the form `<principle key>.<code>`), so every answer given must
+    belong to the assessment's instrument, as stored answers do. What the dashboard sorts
+    on, kept on the assessment by each save (headline.py).
+    """
+    by_principle: dict[str, list[float]] = {}
+    for key, answer in answers.items():
+        if answer.level is not None and not answer.not_applicable:
+            by_principle.setdefault(key.split(".", 1)[0], []).append(
+                scale.score_of(answer.level))
+    averages = [fmean(levels) for levels in by_principle.values()]
+    return fmean(averages) if averages else None
+
+
 def highlights(
     indicators: list[IndicatorScore], count: int = HIGHLIGHTS
 ) -> tuple[tuple[IndicatorScore, ...], tuple[IndicatorScore, ...]]:

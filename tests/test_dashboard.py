@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, select
 
+from cbassess import headline
 from cbassess.extensions import db
 from cbassess.models import (
     Answer,
@@ -26,9 +27,11 @@ from tests.test_query_counts import counting
 
 
 def add_administrations(app, count: int, region: str, status: str = "validated",
-                        level: int = 2, assign: bool = True, prefix: str = "Adm") -> list[int]:
+                        level: int = 2, assign: bool = True, prefix: str = "Adm",
+                        reviewed: int | None = None) -> list[int]:
     """`count` administrations in `region`, each with one assessment of `status` whose every
-    indicator is claimed at `level` (and, when validated, reviewed at `level`)."""
+    indicator is claimed at `level` (and, when validated, reviewed at `reviewed`, by default
+    `level`). Their headline averages are kept as every write path keeps them."""
     with app.app_context():
         row = db.session.scalar(select(Instrument).where(Instrument.key == SHIPPED_KEY))
         keys = [i.key for i in parse_instrument_row(row).indicators]
@@ -56,9 +59,11 @@ def add_administrations(app, count: int, region: str, status: str = "validated",
                 for k in keys])
             if status == "validated":
                 db.session.execute(insert(Review), [
-                    {"assessment_id": assessment.id, "indicator_key": k, "level": level,
+                    {"assessment_id": assessment.id, "indicator_key": k,
+                     "level": level if reviewed is None else reviewed,
                      "not_applicable": False, "finding": "", "state": "accepted", "version": 1}
                     for k in keys])
+            headline.refresh(db.session.connection(), assessment.id)
             ids.append(assessment.id)
         db.session.commit()
         return ids
@@ -105,6 +110,15 @@ def test_sorting_each_way_and_the_heading_that_flips_it(facilitator, app):
     assert descending.index("Adm Pacific 002") < descending.index("Adm Pacific 000")
     waiting = facilitator.get("/dashboard?sort=waiting").text  # longest wait first
     assert waiting.index("Adm Pacific 000") > waiting.index("Adm Pacific 002")
+    # Only what waits for review counts: a validated assessment, submitted long ago, and a
+    # draft come after every submitted one.
+    [done] = add_administrations(app, 1, "Pacific", status="validated", prefix="Done")
+    with app.app_context():
+        db.session.get(Assessment, done).submitted_at = datetime.now(UTC) - timedelta(days=99)
+        db.session.commit()
+    waiting = facilitator.get("/dashboard?sort=waiting").text
+    assert waiting.index("Adm Pacific 000") < waiting.index("Done Pacific 000")
+    assert waiting.index("Adm Pacific 000") < waiting.index("Administration A")
     assert facilitator.get("/dashboard?sort=nonsense&dir=sideways").status_code == 200
 
 
@@ -115,9 +129,83 @@ def test_scores_open_queries_and_days_waiting_are_shown(facilitator, app):
         db.session.add(QueryThread(assessment_id=submitted, indicator_key="PW.1"))
         db.session.commit()
     page = facilitator.get("/dashboard?region=Pacific").text
-    assert "3.00 / –" in page and "<td data-label=\"Open queries\">1</td>" in page
+    assert '<td data-label="Claimed average">3.00</td>' in page
+    assert '<td data-label="Validated average">–</td>' in page
+    assert "<td data-label=\"Open queries\">1</td>" in page
     assert "<td data-label=\"Days waiting\">1</td>" in page
-    assert "1.00 / 1.00" in facilitator.get("/dashboard?region=Andes").text
+    andes = facilitator.get("/dashboard?region=Andes").text
+    assert '<td data-label="Claimed average">1.00</td>' in andes
+    assert '<td data-label="Validated average">1.00</td>' in andes
+    assert "<td data-label=\"Days waiting\">–</td>" in andes  # validated: not waiting
+
+
+def order_of(page: str, names: list[str]) -> list[str]:
+    """`names` in the order the page lists them."""
+    return sorted(names, key=page.index)
+
+
+def test_the_claimed_and_the_validated_average_sort_both_ways_in_the_url(facilitator, app):
+    """Sorted by the database on the averages each assessment keeps: rows without a value
+    last in either direction, ties in the assessments' order (the same direction)."""
+    add_administrations(app, 1, "Sort", level=1, reviewed=4, prefix="Low claim")
+    add_administrations(app, 1, "Sort", level=3, reviewed=2, prefix="High claim")
+    add_administrations(app, 1, "Sort", status="submitted", level=4, prefix="Unreviewed")
+    add_administrations(app, 2, "Sort", level=2, prefix="Tied")
+    names = ["Low claim Sort 000", "High claim Sort 000", "Unreviewed Sort 000",
+             "Tied Sort 000", "Tied Sort 001"]
+
+    def listed(query: str) -> list[str]:
+        return order_of(facilitator.get(f"/dashboard?region=Sort&{query}").text, names)
+
+    assert listed("sort=claimed") == [  # highest first
+        "Unreviewed Sort 000", "High claim Sort 000", "Tied Sort 001", "Tied Sort 000",
+        "Low claim Sort 000"]
+    assert listed("sort=claimed&dir=asc") == [
+        "Low claim Sort 000", "Tied Sort 000", "Tied Sort 001", "High claim Sort 000",
+        "Unreviewed Sort 000"]
+    assert listed("sort=validated&dir=desc") == [
+        "Low claim Sort 000", "Tied Sort 001", "Tied Sort 000", "High claim Sort 000",
+        "Unreviewed Sort 000"]  # no validated average: last
+    assert listed("sort=validated&dir=asc") == [
+        "High claim Sort 000", "Tied Sort 000", "Tied Sort 001", "Low claim Sort 000",
+        "Unreviewed Sort 000"]  # still last
+
+    page = facilitator.get("/dashboard?region=Sort&sort=validated&dir=asc").text
+    heading = page.split('<th scope="col" aria-sort="ascending">')[1].split("</th>")[0]
+    assert "Validated average" in heading
+    assert "sort=validated&amp;dir=desc" in heading  # a second click flips it
+    assert page.count("aria-sort=") == 1
+    claimed = page.split(">Claimed average<")[0].rsplit("<a ", 1)[1]
+    assert 'href="/dashboard?region=Sort&amp;sort=claimed&amp;dir=desc"' in claimed
+    assert 'hx-get="/dashboard?region=Sort&amp;sort=claimed&amp;dir=desc"' in claimed
+    # The current sort travels with the filter form, so a filter change keeps it.
+    assert '<input type="hidden" name="sort" value="validated" form="dashboard-filters">' \
+        in page
+
+
+def test_an_htmx_sort_swaps_the_table_and_pushes_the_views_url(facilitator, app):
+    add_administrations(app, 1, "Sort", level=1, prefix="Low claim")
+    add_administrations(app, 1, "Sort", level=3, prefix="High claim")
+    table = facilitator.client.get("/dashboard?region=Sort&sort=claimed&dir=asc", headers={
+        "HX-Request": "true", "HX-Target": "dashboard"})
+    assert "<html" not in table.text
+    assert table.text.index("Low claim Sort 000") < table.text.index("High claim Sort 000")
+    assert table.headers["HX-Push-Url"] == "/dashboard?region=Sort&sort=claimed&dir=asc"
+
+
+def test_unknown_sort_parameters_are_ignored_like_unknown_filters(facilitator, app):
+    add_administrations(app, 2, "Pacific", status="submitted")
+    default = facilitator.get("/dashboard").text
+    for query in ("sort=claimed_average", "sort=claimed&dir=sideways",
+                  "sort=id;drop%20table%20assessments", "sort=", "dir=asc"):
+        page = facilitator.get(f"/dashboard?{query}")
+        assert page.status_code == 200, query
+        assert "3 assessments" in page.text, query
+    # An unknown direction falls back to the column's first one.
+    flipped = facilitator.get("/dashboard?sort=claimed&dir=sideways").text
+    assert 'aria-sort="descending"' in flipped.split("Claimed average")[0].rsplit("<th", 1)[1]
+    unknown = facilitator.get("/dashboard?sort=nonsense").text
+    assert unknown.split("<tbody>")[1] == default.split("<tbody>")[1]  # the default order
 
 
 def test_an_htmx_request_gets_the_table_only_and_pages_are_in_the_url(facilitator, app):

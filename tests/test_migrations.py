@@ -222,6 +222,37 @@ def test_the_app_works_on_an_upgraded_0_1_0_database(legacy_url):
         db.engine.dispose()
 
 
+def test_the_upgrade_computes_the_headline_averages_the_app_would(legacy_url):
+    """0007 fills each assessment's claimed average with scoring's own figure, and leaves
+    the validated one empty where nothing was reviewed; later saves keep it."""
+    from cbassess.models import Answer, Assessment
+    from cbassess.permissions import instrument_of
+    from cbassess.scoring import AnswerValue, score
+
+    def scored(assessment_id: int) -> tuple[float | None, float | None, float | None]:
+        db.session.expire_all()
+        assessment = db.session.get(Assessment, assessment_id)
+        answers = {a.indicator_key: AnswerValue(a.level, a.not_applicable)
+                   for a in db.session.scalars(select(Answer).where(
+                       Answer.assessment_id == assessment_id))}
+        return (assessment.claimed_average, score(instrument_of(assessment), answers).average,
+                assessment.validated_average)
+
+    app = app_on(legacy_url)
+    with app.app_context():
+        assert flask_db(app, "upgrade").exit_code == 0
+        stored, expected, validated = scored(1)
+        assert expected is not None and stored == pytest.approx(expected)
+        assert validated is None
+    browser = Browser(app.test_client())
+    browser.login("respondent@demo.example", DEMO_PASSWORD)
+    assert browser.autosave(1, "PW.1", level=0, evidence="lowest now").status_code == 200
+    with app.app_context():
+        stored, after, _ = scored(1)
+        assert after != expected and stored == pytest.approx(after)
+        db.engine.dispose()
+
+
 def test_every_migration_applies_to_a_database_holding_data(legacy_url):
     """Step by step from the baseline, with 0.1.0's rows in: none is lost at any step."""
     before = legacy_rows(legacy_url)

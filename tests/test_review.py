@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from cbassess.extensions import db
 from cbassess.models import (
+    Answer,
     Assessment,
     AssessmentEvent,
     AuditEntry,
@@ -447,6 +448,55 @@ def test_an_admins_status_changes_are_in_the_audit_log_and_a_facilitators_are_no
     french = admin.client.get("/admin/audit?action=assessment.return",
                               headers={"Accept-Language": "fr"}).text.split("<tbody>")[1]
     assert "Évaluation renvoyée à l’administration" in french
+
+
+def headline_figures(app, a_id: int) -> tuple:
+    """(stored claimed, live claimed, stored validated, live validated): what the assessment
+    keeps for the dashboard's sort, and what scoring makes of its rows now."""
+    from cbassess.scoring import AnswerValue, score
+
+    with app.app_context():
+        assessment = db.session.get(Assessment, a_id)
+        instrument = instrument_of(assessment)
+
+        def levels(table) -> dict:
+            return {r.indicator_key: AnswerValue(r.level, r.not_applicable)
+                    for r in db.session.scalars(select(table).where(
+                        table.assessment_id == a_id))}
+
+        claimed, reviewed = levels(Answer), levels(Review)
+        return (assessment.claimed_average, score(instrument, claimed).average,
+                assessment.validated_average,
+                score(instrument, claimed | reviewed).average if reviewed else None)
+
+
+def test_the_dashboards_averages_follow_every_save_of_a_level(
+        respondent, facilitator, submitted, app):
+    """Kept by the write paths themselves: an answer's level, a first review, a reviewed
+    level, and, once returned, a claim on an indicator nobody reviewed (which moves the
+    validated average too); typing evidence moves nothing."""
+    def check(validated_expected: bool) -> tuple:
+        stored, live, stored_validated, live_validated = headline_figures(app, submitted)
+        assert stored == pytest.approx(live)
+        assert (stored_validated is not None) is validated_expected
+        if validated_expected:
+            assert stored_validated == pytest.approx(live_validated)
+        return stored, stored_validated
+
+    claimed, _ = check(validated_expected=False)
+    save_review(facilitator, submitted, "PW.1", level="4", state="queried")  # claim: 0
+    _, validated = check(validated_expected=True)
+    assert validated > claimed
+    open_query(facilitator, submitted, "PW.1", "Which decree?")
+    assert facilitator.post(f"/assessments/{submitted}/return",
+                            {"message": "See PW.1"}).status_code == 303
+    assert respondent.autosave(submitted, "PW.2", level=4, evidence="ev PW.2").status_code == 200
+    moved = check(validated_expected=True)
+    assert moved[0] > claimed and moved[1] > validated  # PW.2 was claimed at 1, not reviewed
+    respondent.autosave(submitted, "PW.2", level=4, evidence="ev PW.2, with the decree")
+    assert check(validated_expected=True) == moved
+    page = facilitator.get("/dashboard?sort=validated").text
+    assert f'<td data-label="Validated average">{moved[1]:.2f}</td>' in page
 
 
 def test_results_pdf_and_exports_show_claimed_and_validated_and_the_digest(

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cbassess.instrument import load_path
 from cbassess.scoring import (
     AnswerValue,
     IndicatorScore,
+    headline_average,
     highlights,
     percent_of_scale,
     progress,
@@ -410,3 +413,30 @@ def test_weakest_areas_order_by_score_where_it_differs_from_the_level():
                   IndicatorScore("A.3", "A", 3, False, 1.0),
                   IndicatorScore("A.4", "A", 3, False, 1.0)]
     assert [i.key for i in weakest_areas(indicators, count=2)] == ["A.2", "A.1"]
+
+
+# ----------------------------------------------------------- the headline average, stored
+
+
+@settings(max_examples=200, deadline=None)
+@given(instrument=st.sampled_from([SHIPPED, OTHER, MATURITY]), data=st.data())
+def test_the_stored_headline_average_is_the_overall_average_of_score(instrument, data):
+    """What the dashboard sorts on (headline.py) is the average the results page shows,
+    for any mix of levels, "n/a" and unanswered indicators."""
+    choice = st.one_of(st.none(), st.just(NA), st.integers(instrument.scale.minimum,
+                                                           instrument.scale.maximum))
+    given_answers = answers({i.key: data.draw(choice, label=i.key)
+                             for i in instrument.indicators
+                             if data.draw(st.booleans(), label=f"{i.key} stored")})
+    expected = score(instrument, given_answers).average
+    if expected is None:
+        assert headline_average(given_answers, instrument.scale) is None
+    else:
+        assert headline_average(given_answers, instrument.scale) == pytest.approx(expected)
+
+
+def test_the_headline_average_weighs_each_principle_the_same():
+    two_principles = answers({"PW.1": 4, "PW.2": 4, "PW.3": 4, "OC.1": 0, "OC.2": NA})
+    assert headline_average(two_principles, SHIPPED.scale) == 2.0
+    assert headline_average(answers({"PW.1": NA, "PW.2": None}), SHIPPED.scale) is None
+
