@@ -1,16 +1,25 @@
 """Bulk data for the scale measurements, written straight into SQLite (no ORM, no app).
 
-Each administration gets three rounds on the shipped instrument: two complete and validated,
-the newest a draft with most indicators answered; every answer has the one "edit" revision
-that saving it through the app would have written. Rows go in with `executemany` inside one
-transaction per chunk, so 2,000 administrations take seconds, not hours.
+Each administration gets three rounds on the shipped instrument: two complete and validated
+(every indicator reviewed and accepted, one level in seven changed by the facilitator), the
+newest a draft with most indicators answered; every answer has the one "edit" revision that
+saving it through the app would have written, and every assessment the headline averages the
+app keeps (cbassess.scoring.headline_average, as cbassess/headline.py stores them). Rows go
+in with `executemany` inside one transaction per chunk, so 2,000 administrations take
+seconds, not hours.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cbassess.scoring import AnswerValue, headline_average  # noqa: E402
 
 ROUNDS = ("2024 round", "2025 round", "2026 round")
 TIMESTAMP = "2026-01-15 09:30:00.000000"
@@ -39,13 +48,14 @@ def add_administrations(db_path: str, start: int, count: int, instrument_id: int
     next_assessment = _next_id(connection, "assessments")
     next_answer = _next_id(connection, "answers")
     next_revision = _next_id(connection, "answer_revisions")
+    next_review = _next_id(connection, "reviews")
     next_org = _next_id(connection, "organisations")
     complete: list[int] = []
     draft_answered = max(1, len(indicator_keys) * 6 // 7)
     empty = json.dumps({"level": None, "not_applicable": False, "evidence": "", "note": ""})
     for chunk_start in range(start, start + count, CHUNK):
         chunk_end = min(chunk_start + CHUNK, start + count)
-        orgs, assignments, assessments, answers, revisions = [], [], [], [], []
+        orgs, assignments, assessments, answers, revisions, reviews = [], [], [], [], [], []
         for number in range(chunk_start, chunk_end):
             org_id = next_org
             next_org += 1
@@ -60,15 +70,29 @@ def add_administrations(db_path: str, start: int, count: int, instrument_id: int
                 draft = round_index == len(ROUNDS) - 1
                 answered_keys = indicator_keys[:draft_answered] if draft else indicator_keys
                 created = f"202{4 + round_index}-01-15 09:30:{number % 60:02d}.000000"
+                claimed = {key: AnswerValue(levels[(number + position + round_index)
+                                                   % len(levels)])
+                           for position, key in enumerate(answered_keys)}
+                # The facilitator lowers one claim in seven by a level.
+                validated = None if draft else {
+                    key: AnswerValue(max(levels[0], value.level - 1) if position % 7 == 0
+                                     else value.level)
+                    for position, (key, value) in enumerate(claimed.items())}
                 assessments.append((
                     assessment_id, org_id, instrument_id, round_name,
                     "draft" if draft else "validated", user_id, created, created,
                     None if draft else created, None if draft else user_id,
-                    None if draft else created, len(answered_keys)))
+                    None if draft else created, len(answered_keys),
+                    headline_average(claimed),
+                    headline_average(validated) if validated else None))
                 if not draft:
                     complete.append(assessment_id)
-                for position, key in enumerate(answered_keys):
-                    level = levels[(number + position + round_index) % len(levels)]
+                    for key, value in validated.items():
+                        reviews.append((next_review, assessment_id, key, value.level, 0, "",
+                                        "accepted", 1, created, facilitator_id or user_id))
+                        next_review += 1
+                for key, value in claimed.items():
+                    level = value.level
                     evidence = _evidence(number, key)
                     answers.append((next_answer, assessment_id, key, level, 0, evidence, "",
                                     1, TIMESTAMP, user_id))
@@ -88,8 +112,8 @@ def add_administrations(db_path: str, start: int, count: int, instrument_id: int
         connection.executemany(
             "INSERT INTO assessments (id, organisation_id, instrument_id, round_name, status, "
             "created_by_id, created_at, updated_at, submitted_at, submitted_by_id, "
-            "validated_at, answered_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            assessments)
+            "validated_at, answered_count, claimed_average, validated_average) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", assessments)
         connection.executemany(
             "INSERT INTO answers (id, assessment_id, indicator_key, level, not_applicable, "
             "evidence, note, version, updated_at, updated_by_id) "
@@ -98,6 +122,10 @@ def add_administrations(db_path: str, start: int, count: int, instrument_id: int
             "INSERT INTO answer_revisions (id, answer_id, assessment_id, indicator_key, "
             "version, changed_by_id, changed_at, kind, before, after) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", revisions)
+        connection.executemany(
+            "INSERT INTO reviews (id, assessment_id, indicator_key, level, not_applicable, "
+            "finding, state, version, updated_at, updated_by_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", reviews)
         connection.execute("COMMIT")
     connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     connection.close()

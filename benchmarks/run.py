@@ -16,11 +16,18 @@ every figure. The steps (numbered as in docs/PERFORMANCE.md):
    this process around the Flask test client (the app's whole dispatch: sign-in, queries,
    templates, after-request hooks; no network);
 3. bytes of an autosave reply against the full principle page;
-4. the PDF report of a completed assessment (1 KB of evidence per indicator) in a fresh
-   process (benchmarks/pdf_probe.py): first and cached render and peak memory;
+4. the full PDF report of a completed assessment, two cases: the shipped instrument's 28
+   indicators with 1 KB of evidence each, and a 100-indicator instrument with 5 KB each
+   (benchmarks/pdf_probe.py): the first render in a fresh process and its peak memory, a
+   render in a warm process, the cached report;
 5. and 6. scale: administrations × 3 rounds generated straight into the database, the
-   facilitator's list and the results page timed over HTTP against gunicorn, SQL statements
-   counted per page, and the autosave load repeated, at 1×, 10× and 100× the data.
+   facilitator's list, the dashboard (sorted several ways), the results page and review
+   saves under load timed over HTTP against gunicorn, SQL statements counted per page, and
+   the autosave load repeated, at 1×, 10× and 100× the data.
+
+`--steps pdf,scale --sizes 1` runs only those steps (the seed always runs, and the data
+step with the scale or autosave step), at only the sizes given; such a run writes its own
+section of the figures file, beside the full run's.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,16 +57,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import bare_app  # noqa: E402
 import datagen  # noqa: E402
 import harness  # noqa: E402
+import large_instrument  # noqa: E402
 import writeup  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from cbassess import portfolio  # noqa: E402
 from tests.services import PostgresServer  # noqa: E402
 
 PASSWORD = "benchmark-password-2026"
 # The dashboard with a filter, a search and a sort on a computed column.
 DASHBOARD_FILTERED = "/dashboard?status=validated&q=administration+0001&sort=queries"
+# Sorted on the headline averages, each way, and the last page of one of them.
+DASHBOARD_SORTED = {"dashboard_validated": "/dashboard?sort=validated",
+                    "dashboard_claimed_asc": "/dashboard?sort=claimed&dir=asc"}
 REVIEW_CLIENTS = 8  # facilitators saving reviews at once
 REPORT_EVIDENCE_BYTES = 1024
+LARGE_REPORT_EVIDENCE_BYTES = 5 * 1024  # per indicator, on the 100-indicator instrument
+STEPS = ("autosave", "postgresql", "render", "pdf", "scale")
 COUNTED_TABLES = ("organisations", "assessments", "answers", "answer_revisions")
 
 
@@ -78,6 +92,8 @@ class Profile:
     multipliers: tuple[int, ...]
     page_requests: int
     pdf_repeats: int  # cached renders timed
+    # The large PDF case: principles × indicators each, 5 KB of evidence per indicator.
+    large_report: tuple[int, int] = (5, 20)
 
 
 PROFILES = {
@@ -89,7 +105,7 @@ PROFILES = {
                      multipliers=(1, 10), page_requests=50, pdf_repeats=10),
     "smoke": Profile("smoke", wrk_seconds=1, rounds=1, warmup_seconds=0, connections=(16, 64),
                      respondents=4, render_requests=10, scale_base=10,
-                     multipliers=(1, 2), page_requests=5, pdf_repeats=2),
+                     multipliers=(1, 2), page_requests=5, pdf_repeats=2, large_report=(2, 3)),
 }
 
 
@@ -213,6 +229,8 @@ class Bench:
                         f"{indicator.key}-note": "Checked by the reform unit."}
                 inputs.append(answer_store.parse_answer(spec, indicator.key, form))
             answer_store.save_answers(db.session, report_assessment.id, inputs, report_user.id)
+            self.large_report_assessment = self._seed_large_report(report_org, report_user,
+                                                                   filler)
             self.instrument_id = row.id
             self.indicator_keys = [i.key for i in spec.indicators]
             self.principles = [(p.key, len(p.indicators)) for p in spec.principles]
@@ -222,6 +240,36 @@ class Bench:
             self.report_assessment = report_assessment.id
             self.facilitator_id = facilitator.id
             self.admin_id = admin.id
+
+    def _seed_large_report(self, organisation, user, filler: str) -> int:
+        """A completed assessment on the large instrument (100 indicators but in the smoke
+        run), 5 KB of evidence each."""
+        from cbassess import answers as answer_store
+        from cbassess import instrument_store
+        from cbassess.extensions import db
+        from cbassess.models import Assessment
+        from cbassess.permissions import instrument_of
+
+        principles, per_principle = self.profile.large_report
+        row, _ = instrument_store.import_text(
+            db.session, large_instrument.yaml_text(large_instrument.PRINCIPLES[:principles],
+                                                   per_principle), "benchmark-large.yaml")
+        assessment = Assessment(organisation=organisation, instrument_row=row,
+                                round_name="2026 hundred indicators")
+        db.session.add(assessment)
+        db.session.commit()
+        spec = instrument_of(assessment)
+        inputs = []
+        for position, indicator in enumerate(spec.indicators):
+            evidence = (f"{indicator.key}: " + filler * 80)[:LARGE_REPORT_EVIDENCE_BYTES]
+            form = {f"{indicator.key}-level": str(position % 5),
+                    f"{indicator.key}-evidence": evidence,
+                    f"{indicator.key}-note": "Checked by the reform unit."}
+            inputs.append(answer_store.parse_answer(spec, indicator.key, form))
+        answer_store.save_answers(db.session, assessment.id, inputs, user.id)
+        self.large_report_key = spec.indicators[0].key
+        self.large_report_size = len(spec.indicators)
+        return assessment.id
 
     def grow_to(self, multiplier: int) -> dict:
         """Generate administrations until the database holds `multiplier` × the base."""
@@ -457,21 +505,34 @@ class Bench:
             f"number answered (stepper entry too): {largest} B, {economy['largest_percent']} %")
 
     def step_pdf(self) -> None:
-        say("\n[4] PDF report of a completed assessment (fresh process)")
-        completed = subprocess.run(
-            [sys.executable, str(harness.BENCH_DIR / "pdf_probe.py"),
-             "--assessment", str(self.report_assessment), "--email", "report@bench.example",
-             "--password", PASSWORD, "--repeat", str(self.profile.pdf_repeats)],
-            env={**os.environ, **self.env}, capture_output=True, text=True, timeout=300)
-        if completed.returncode != 0:
-            raise RuntimeError(f"pdf_probe failed: {completed.stderr[-2000:]}")
-        result = json.loads(completed.stdout.strip().splitlines()[-1])
-        self.figures["pdf"] = result
-        say(f"  first render {result['first_s']:.2f} s (new process), after a change "
-            f"{result['changed_s']:.2f} s, cached {result['cached_ms']:.1f} ms, "
-            f"{result['pdf_bytes'] // 1024} KB, {result['pages']} pages")
-        say(f"  peak memory {result['peak_rss_mb']} MB (process before the first render "
-            f"{result['rss_before_mb']} MB)")
+        say("\n[4] Full PDF report of a completed assessment (benchmarks/pdf_probe.py)")
+        cases = {
+            "28 indicators, 1 KB evidence each": (self.report_assessment, "PW.1"),
+            f"{self.large_report_size} indicators, 5 KB evidence each": (
+                self.large_report_assessment, self.large_report_key),
+        }
+        results = {}
+        for name, (assessment_id, change_key) in cases.items():
+            load = os.getloadavg()[0]
+            completed = subprocess.run(
+                [sys.executable, str(harness.BENCH_DIR / "pdf_probe.py"),
+                 "--assessment", str(assessment_id), "--email", "report@bench.example",
+                 "--password", PASSWORD, "--change-key", change_key,
+                 "--repeat", str(self.profile.pdf_repeats)],
+                env={**os.environ, **self.env}, capture_output=True, text=True, timeout=900)
+            if completed.returncode != 0:
+                raise RuntimeError(f"pdf_probe failed: {completed.stderr[-2000:]}")
+            result = json.loads(completed.stdout.strip().splitlines()[-1])
+            result["load_average"] = [load, os.getloadavg()[0]]
+            results[name] = result
+            say(f"  {name}: first render {result['first_s']:.2f} s (CPU "
+                f"{result['first_cpu_s']:.2f} s; new process), warm {result['warm_s']:.2f} s "
+                f"(CPU {result['warm_cpu_s']:.2f} s), after a change {result['changed_s']:.2f} s, "
+                f"cached {result['cached_ms']:.1f} ms, {result['pdf_bytes'] // 1024} KB, "
+                f"{result['pages']} pages; peak memory of the rendering process "
+                f"{result['peak_rss_mb']} MB ({result['peak_before_render_mb']} MB before "
+                f"the render); load average {load:.2f} → {os.getloadavg()[0]:.2f}")
+        self.figures["pdf"] = results
 
     def query_counts(self) -> dict:
         """SQL statements per page, counted on the in-process app's engine."""
@@ -493,6 +554,8 @@ class Bench:
              f"/assessments/{self.scale_assessments[0]}/results"),
             ("dashboard", facilitator, "/dashboard"),
             ("dashboard, filtered", facilitator, DASHBOARD_FILTERED),
+            ("dashboard, by validated average", facilitator,
+             DASHBOARD_SORTED["dashboard_validated"]),
         ]
         with self.app.app_context():
             engine = db.engine
@@ -529,7 +592,8 @@ class Bench:
                     result["autosave_16"] = self.load(server, targets, 16)
             result["queries"] = self.query_counts()
             for name in ("facilitator_list", "facilitator_list_last", "admin_list", "results",
-                         "dashboard", "dashboard_filtered", "review_save"):
+                         "dashboard", "dashboard_filtered", *DASHBOARD_SORTED,
+                         "dashboard_last", "review_save"):
                 figure = result[name]
                 say(f"    {name:<22} p50 {figure['p50_ms']:7.2f} ms  p99 "
                     f"{figure['p99_ms']:7.2f} ms")
@@ -544,7 +608,9 @@ class Bench:
                                  "queries_constant": constant}
 
     def scale_pages(self, server: harness.Server) -> dict:
-        """The facilitator's list (first and last page), the admin's, and results, over HTTP."""
+        """The facilitator's list (first and last page), the admin's, results, the dashboard
+        (default, filtered, sorted by each average, its last page) and review saves under
+        load, over HTTP."""
         requests = self.profile.page_requests
         facilitator = harness.HttpClient(server.url)
         facilitator.login("facilitator@bench.example", PASSWORD)
@@ -552,13 +618,15 @@ class Bench:
         admin.login("admin@bench.example", PASSWORD)
         visible = (self.profile.scale_base * 3 + self.profile.respondents + 1)
         last_page = -(-visible // self.app.config["PAGE_SIZE"])
+        dashboard_last = -(-visible // portfolio.PAGE_SIZE)
         rotation = itertools.count()
+        load = os.getloadavg()[0]
 
         def results_page() -> int:
             assessment_id = self.scale_assessments[next(rotation) % len(self.scale_assessments)]
             return facilitator.request("GET", f"/assessments/{assessment_id}/results")[0]
 
-        return {
+        pages = {
             "facilitator_list": harness.time_requests(
                 lambda: facilitator.request("GET", "/assessments")[0], requests),
             "facilitator_list_last": harness.time_requests(
@@ -571,8 +639,17 @@ class Bench:
                 lambda: facilitator.request("GET", "/dashboard")[0], requests),
             "dashboard_filtered": harness.time_requests(
                 lambda: facilitator.request("GET", DASHBOARD_FILTERED)[0], requests),
+            **{name: harness.time_requests(
+                lambda path=path: facilitator.request("GET", path)[0], requests)
+               for name, path in DASHBOARD_SORTED.items()},
+            "dashboard_last": harness.time_requests(
+                lambda: facilitator.request(
+                    "GET", f"/dashboard?sort=validated&page={dashboard_last}")[0], requests),
             "review_save": self.review_saves(server, REVIEW_CLIENTS, requests),
         }
+        # The machine is shared: what else ran shows in its load while the pages were timed.
+        pages["load_average"] = [load, os.getloadavg()[0]]
+        return pages
 
     def review_saves(self, server: harness.Server, clients: int, per_client: int) -> dict:
         """Facilitators' review saves under load: `clients` signed-in facilitators at once,
@@ -702,6 +779,27 @@ def machine() -> dict:
             "load_generator": wrk_version}
 
 
+def _steps(value: str) -> tuple[str, ...]:
+    """`--steps`: known step names, in the run's own order."""
+    names = {name.strip() for name in value.split(",") if name.strip()}
+    unknown = names - set(STEPS)
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown step(s) {', '.join(sorted(unknown))}; "
+                                         f"choose among {', '.join(STEPS)}")
+    return tuple(name for name in STEPS if name in names)
+
+
+def _sizes(value: str) -> tuple[int, ...]:
+    """`--sizes`: data multipliers, smallest first."""
+    try:
+        sizes = sorted({int(part) for part in value.split(",") if part.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: give whole numbers, e.g. 1,10") from None
+    if not sizes or sizes[0] < 1:
+        raise argparse.ArgumentTypeError("sizes are whole numbers from 1")
+    return tuple(sizes)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     size = parser.add_mutually_exclusive_group()
@@ -712,11 +810,19 @@ def main(argv: list[str] | None = None) -> int:
                              "docs/PERFORMANCE.md for a full run, nothing otherwise)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary instance folder (printed at the end)")
+    parser.add_argument("--steps", type=_steps, default=STEPS,
+                        help=f"comma-separated, among {', '.join(STEPS)} (default: all)")
+    parser.add_argument("--sizes", type=_sizes,
+                        help="the data sizes of the scale step, e.g. 1 or 1,10 (default: the "
+                             "profile's)")
     args = parser.parse_args(argv)
     profile = PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
+    if args.sizes:
+        profile = replace(profile, multipliers=args.sizes)
     output = args.output or (harness.ROOT / "docs" / "PERFORMANCE.md"
                              if profile.name == "full" else None)
-    harness.wrk_path()
+    if {"autosave", "postgresql", "scale"} & set(args.steps):
+        harness.wrk_path()
     workdir = Path(tempfile.mkdtemp(prefix="cbassess-bench-"))
     started = time.perf_counter()
     say(f"cbassess benchmark ({profile.name}), working in {workdir}")
@@ -725,12 +831,19 @@ def main(argv: list[str] | None = None) -> int:
         figures = bench.figures
         figures["machine"] = machine()
         figures["started"] = datetime.now(UTC).isoformat(timespec="seconds")
+        figures["steps"] = list(args.steps)
+        figures["sizes"] = [f"{m}x" for m in profile.multipliers]
+        wanted = {"seed", *args.steps}
+        if {"autosave", "scale"} & wanted:
+            wanted.add("data")
         steps = figures["step_seconds"] = {}
         for name, step in [("seed", bench.seed),
                            ("data", lambda: bench.grow_to(profile.multipliers[0])),
                            ("autosave", bench.step_autosave),
                            ("postgresql", bench.step_postgresql), ("render", bench.step_render),
                            ("pdf", bench.step_pdf), ("scale", bench.step_scale)]:
+            if name not in wanted:
+                continue
             step_started = time.perf_counter()
             step()
             steps[name] = round(time.perf_counter() - step_started, 1)

@@ -10,6 +10,7 @@ so it runs once, in the SQLite run of the suite.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import os
@@ -69,8 +70,17 @@ def test_smoke_run_completes_and_reports_every_figure(tmp_path):
     assert all(run["database_cpu_ms"] > 0 for run in postgresql["app"].values())
     assert "database_cpu_ms" not in figures["autosave"]["app"]["16"]
     assert set(figures["render"]) == {"principle", "overview", "results"}
-    assert figures["pdf"]["pdf_bytes"] > 0
+    assert set(figures["pdf"]) == {"28 indicators, 1 KB evidence each",
+                                   "6 indicators, 5 KB evidence each"}
+    for case in figures["pdf"].values():
+        assert case["pdf_bytes"] > 0 and case["pages"] > 0
+        # The rendering child's peak covers at least what it held before the render.
+        assert case["peak_rss_mb"] >= case["peak_before_render_mb"] > 0
     assert set(figures["scale"]["by_multiplier"]) == {"1x", "2x"}
+    scale = figures["scale"]["by_multiplier"]["1x"]
+    for page in ("dashboard", "dashboard_validated", "dashboard_claimed_asc", "dashboard_last"):
+        assert scale[page]["n"] > 0, page  # every request answered 200
+    assert scale["review_save"]["errors"] == 0
     assert all(goal.keys() >= {"name", "value", "goal", "met"} for goal in figures["goals"])
     goal_names = [goal["name"] for goal in figures["goals"]]
     assert {"PostgreSQL: autosave throughput / bare, 16 connections",
@@ -80,6 +90,44 @@ def test_smoke_run_completes_and_reports_every_figure(tmp_path):
     assert "Hand-written text stays." in written
     assert "<!-- benchmark figures: begin" in written and "### Goals" in written
     assert "### 1b. Autosave under load on PostgreSQL" in written
+    assert "by validated average" in written and "review save" in written
+
+
+def test_a_run_of_some_steps_writes_its_own_section_beside_the_full_runs(tmp_path,
+                                                                        monkeypatch):
+    """`--steps` and `--sizes` are checked, and such a run's figures go between markers of
+    their own: the full run's figures stay."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    run, writeup = importlib.import_module("run"), importlib.import_module("writeup")
+    assert run._steps("scale,pdf") == ("pdf", "scale")  # in the run's own order
+    assert run._sizes("10,1") == (1, 10)
+    for bad in ("pdf,nonsense", ""):
+        with pytest.raises(argparse.ArgumentTypeError):
+            run._steps(bad)
+    with pytest.raises(argparse.ArgumentTypeError):
+        run._sizes("0")
+
+    output = tmp_path / "PERFORMANCE.md"
+    output.write_text(f"# Performance\n\n{writeup.BEGIN}\nthe full run\n{writeup.END}\n")
+    figures = {"profile": "full", "started": "2026-11-30T07:00:00+00:00", "seconds": 1.0,
+               "steps": ["pdf"], "sizes": ["1x"],
+               "machine": {"cpu": "CPU", "cores": 2, "memory_gb": 1, "system": "Linux",
+                           "python": "3", "sqlite": "3", "load_generator": "wrk",
+                           "load_average_before": 1.0, "load_average_after": 2.0},
+               "pdf": {"28 indicators, 1 KB evidence each": {
+                   "first_s": 2.5, "warm_s": 1.5, "changed_s": 1.4, "cached_ms": 20.0,
+                   "cached_max_ms": 30.0, "peak_rss_mb": 250.0, "peak_before_render_mb": 150.0,
+                   "pdf_bytes": 2048, "pages": 19, "load_average": [1.0, 2.0]}}}
+    figures["goals"] = writeup.goals(figures)
+    assert [(g["name"].split(": ")[-1], g["met"]) for g in figures["goals"]] == [
+        ("render in a warm worker", True), ("first render in a new process", False),
+        ("unchanged, from the cache", True), ("peak memory of the rendering process", True)]
+    writeup.write(output, figures)
+    writeup.write(output, figures)  # again: replaced, not appended twice
+    written = output.read_text()
+    assert "the full run" in written
+    assert written.count("<!-- benchmark figures (pdf; sizes 1x): begin") == 1
+    assert "| 28 indicators, 1 KB evidence each | 2.5 s | 1.5 s | 1.4 s |" in written
 
 
 def test_each_database_of_a_run_keeps_its_settings_to_itself(tmp_path, monkeypatch):
