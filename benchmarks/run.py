@@ -105,7 +105,7 @@ PROFILES = {
                      multipliers=(1, 10), page_requests=50, pdf_repeats=10),
     "smoke": Profile("smoke", wrk_seconds=1, rounds=1, warmup_seconds=0, connections=(16, 64),
                      respondents=4, render_requests=10, scale_base=10,
-                     multipliers=(1, 2), page_requests=5, pdf_repeats=2, large_report=(2, 3)),
+                     multipliers=(1, 2), page_requests=5, pdf_repeats=2, large_report=(3, 2)),
 }
 
 
