@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Float, Select, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from .instrument import Instrument as InstrumentSpec
@@ -50,7 +50,7 @@ SORTS: dict[str, ColumnElement] = {
     "administration": Organisation.name,
     "round": Assessment.round_name,
     "status": Assessment.status,
-    "completeness": Assessment.answered_count,
+    "completeness": Assessment.answered_count,  # as a share: see _order
     "activity": Assessment.updated_at,
     # The headline averages kept on the assessment with each save (headline.py).
     "claimed": Assessment.claimed_average,
@@ -186,10 +186,14 @@ def dashboard(session: Session, visible: Select, view: View,
     """One page of the dashboard. `visible` selects the ids of the assessments the user may
     see; `parse` turns an instrument row into its parsed instrument (cached by the caller);
     instruments are named in `language` where their text has it. Three statements: the
-    count, the page (scores and open queries included), the page's instruments."""
+    count, the instruments, the page (scores and open queries included)."""
     filtered = _filtered(visible, view)
     total = session.scalar(select(func.count()).select_from(filtered.subquery()))
-    order = SORTS[view.sort]
+    # Every instrument version (a few rows; the text is deferred and parsed once per
+    # process): the page's titles, and each one's number of indicators for completeness.
+    instruments = {i.id: i for i in session.scalars(select(Instrument))}
+    specs = {key: parse(row) for key, row in instruments.items()}
+    order = _order(view.sort, {key: len(spec.indicators) for key, spec in specs.items()})
     order = order.desc() if view.direction == "desc" else order.asc()
     tie = Assessment.id.desc() if view.direction == "desc" else Assessment.id.asc()
     rows = session.execute(
@@ -200,9 +204,6 @@ def dashboard(session: Session, visible: Select, view: View,
             Assessment.validated_average, _open_queries)
         .order_by(order.nulls_last(), tie)
         .limit(PAGE_SIZE).offset((view.page - 1) * PAGE_SIZE)).all()
-    instruments = {i.id: i for i in session.scalars(
-        select(Instrument).where(Instrument.id.in_({r.instrument_id for r in rows})))}
-    specs = {key: parse(row) for key, row in instruments.items()}
     page_rows = []
     for r in rows:
         spec = specs[r.instrument_id]
@@ -212,6 +213,15 @@ def dashboard(session: Session, visible: Select, view: View,
             f"{spec.title.get(language)} · {instruments[r.instrument_id].version}",
             r.open_queries, r.claimed_average, r.validated_average))
     return Page(page_rows, total, view)
+
+
+def _order(sort: str, totals: dict[int, int]) -> ColumnElement:
+    """The column to sort on. Completeness is the share answered, as the column reads ("20
+    of 28"), so that assessments on instruments of different sizes compare."""
+    if sort == "completeness" and totals:
+        return cast(Assessment.answered_count, Float) / case(
+            totals, value=Assessment.instrument_id, else_=1)
+    return SORTS[sort]
 
 
 def _values(session: Session, table, ids: list[int]) -> dict[int, dict[str, AnswerValue]]:

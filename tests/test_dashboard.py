@@ -183,6 +183,31 @@ def test_the_claimed_and_the_validated_average_sort_both_ways_in_the_url(facilit
         in page
 
 
+def test_completeness_sorts_on_the_share_answered_across_instruments(facilitator, app,
+                                                                       other_instrument):
+    """"3 of 4" is further along than "20 of 28", though fewer indicators are answered."""
+    with app.app_context():
+        shipped = db.session.scalar(select(Instrument.id).where(Instrument.key == SHIPPED_KEY))
+        facilitator_user = db.session.scalar(select(User).where(
+            User.email == "fac-a@example.org"))
+        for name, instrument, answered in (("Small 3 of 4", other_instrument, 3),
+                                           ("Large 20 of 28", shipped, 20),
+                                           ("Large 4 of 28", shipped, 4)):
+            organisation = Organisation(name=name, country_code="ZZ", region="Mixed")
+            db.session.add(organisation)
+            db.session.flush()
+            facilitator_user.assigned_organisations.append(organisation)
+            db.session.add(Assessment(organisation_id=organisation.id, instrument_id=instrument,
+                                      round_name="2026", answered_count=answered))
+        db.session.commit()
+    names = ["Small 3 of 4", "Large 20 of 28", "Large 4 of 28"]
+    listed = order_of(facilitator.get("/dashboard?region=Mixed&sort=completeness&dir=desc")
+                      .text, names)
+    assert listed == names
+    assert order_of(facilitator.get("/dashboard?region=Mixed&sort=completeness").text,
+                    names) == names[::-1]
+
+
 def test_an_htmx_sort_swaps_the_table_and_pushes_the_views_url(facilitator, app):
     add_administrations(app, 1, "Sort", level=1, prefix="Low claim")
     add_administrations(app, 1, "Sort", level=3, prefix="High claim")
