@@ -252,7 +252,9 @@ def markdown(figures: dict) -> str:
                            "size", "pages", "load average (1 min) before → after"],
                           ([case, _seconds(p, "first"), _seconds(p, "warm"),
                             _seconds(p, "changed"),
-                            f"{p['cached_ms']} / {p['cached_max_ms']} ms",
+                            f"{p['cached_ms']} / {p['cached_max_ms']} ms"
+                            + (f" (CPU {p['cached_cpu_ms']} ms)" if "cached_cpu_ms" in p
+                               else ""),
                             f"{p['peak_rss_mb']} MB", f"{p['peak_before_render_mb']} MB",
                             f"{p['pdf_bytes'] // 1024} KB", p["pages"],
                             " → ".join(f"{v:.2f}" for v in p.get("load_average", [])) or "–"]

@@ -47,6 +47,18 @@ def test_filters_and_sort_update_the_table_in_place_and_the_url(new_context):
     page.goto(bookmarked)  # the bookmark shows the same view
     expect(page.get_by_label("Administration")).to_have_value("demo")
     expect(page.locator("th[aria-sort]")).to_contain_text("Round")
+    # By keyboard: Enter on a heading sorts on it (highest average first), the focus stays
+    # on the heading through the swap, and Enter again turns the order round.
+    mark_document(page)
+    page.locator("#sort-validated").focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"sort=validated&dir=desc"))
+    expect(page.locator("th[aria-sort=descending]")).to_contain_text("Validated average")
+    expect(page.locator("#sort-validated")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"sort=validated&dir=asc"))
+    expect(page.locator("th[aria-sort=ascending]")).to_contain_text("Validated average")
+    assert_same_document(page)
     page.get_by_role("link", name="Regional picture", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("The regional picture")
     violations = run_axe(page, "regional picture")
@@ -68,3 +80,6 @@ def test_the_dashboard_without_javascript(new_context):
     page.get_by_role("link", name="Last activity").click()
     expect(page.locator("th[aria-sort=ascending]")).to_contain_text("Last activity")
     expect(page.locator("#dashboard tbody")).to_contain_text(DEMO_ADMINISTRATION)
+    page.get_by_role("link", name="Claimed average").click()
+    expect(page).to_have_url(re.compile(r"sort=claimed&dir=desc"))
+    expect(page.locator("th[aria-sort=descending]")).to_contain_text("Claimed average")
