@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from cbassess.instrument import load_text  # noqa: E402
 from cbassess.scoring import AnswerValue, headline_average  # noqa: E402
 
 ROUNDS = ("2024 round", "2025 round", "2026 round")
@@ -42,6 +43,8 @@ def add_administrations(db_path: str, start: int, count: int, instrument_id: int
     (validated) assessments added.
     """
     connection = sqlite3.connect(db_path, isolation_level=None)
+    scale = load_text(connection.execute("SELECT source FROM instruments WHERE id = ?",
+                                         (instrument_id,)).fetchone()[0], source="datagen").scale
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=OFF")  # generated data: speed over durability
     connection.execute("PRAGMA cache_size=-200000")
@@ -83,8 +86,8 @@ def add_administrations(db_path: str, start: int, count: int, instrument_id: int
                     "draft" if draft else "validated", user_id, created, created,
                     None if draft else created, None if draft else user_id,
                     None if draft else created, len(answered_keys),
-                    headline_average(claimed),
-                    headline_average(validated) if validated else None))
+                    headline_average(claimed, scale),
+                    headline_average(validated, scale) if validated else None))
                 if not draft:
                     complete.append(assessment_id)
                     for key, value in validated.items():
