@@ -1,7 +1,8 @@
 """The headline averages kept on each assessment, so the dashboard sorts on them in SQL.
 
-`assessments.claimed_average` is `scoring.headline_average` of the answers (not those
-carried over from the previous round and not yet confirmed: they count as unanswered);
+`assessments.claimed_average` is `scoring.headline_average` of the answers (each level
+counted for its score on the instrument's scale; an answer carried over from the previous
+round and not yet confirmed counts as unanswered);
 `assessments.validated_average` that of the answers with the facilitator's reviewed
 levels in place of the claimed ones, and null until an indicator has been reviewed (what
 the dashboard shows as "–"). Each write path that changes a level keeps them in the same
