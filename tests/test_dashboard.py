@@ -208,6 +208,36 @@ def test_completeness_sorts_on_the_share_answered_across_instruments(facilitator
                     names) == names[::-1]
 
 
+def test_the_kept_average_counts_levels_for_their_scores(app, make_browser):
+    """On an instrument whose levels score 0, 0.25, 0.5 and 1, the average kept by the
+    autosave (and sorted on) is the results page's, not the mean of the level numbers."""
+    from cbassess.cli import import_instrument
+    from cbassess.permissions import instrument_of
+    from cbassess.scoring import AnswerValue, score
+    from tests.conftest import DATA
+
+    with app.app_context():
+        row, _ = import_instrument(DATA / "maturity-framework.yaml")
+        organisation = db.session.scalar(select(Organisation).where(
+            Organisation.name == "Administration A"))
+        assessment = Assessment(organisation_id=organisation.id, instrument_id=row.id,
+                                round_name="Maturity round")
+        db.session.add(assessment)
+        db.session.commit()
+        a_id, spec = assessment.id, instrument_of(assessment)
+    respondent = make_browser("resp-a@example.org")
+    levels = {}
+    for position, indicator in enumerate(spec.indicators[:4]):
+        levels[indicator.key] = position % 4
+        assert respondent.autosave(a_id, indicator.key, level=position % 4,
+                                   evidence="Decree 12/2025").status_code == 200
+    with app.app_context():
+        stored = db.session.get(Assessment, a_id).claimed_average
+    expected = score(spec, {k: AnswerValue(v) for k, v in levels.items()}).average
+    assert expected not in (None, 1.5)  # 1.5 would be the mean of the level numbers
+    assert stored == pytest.approx(expected)
+
+
 def test_an_htmx_sort_swaps_the_table_and_pushes_the_views_url(facilitator, app):
     add_administrations(app, 1, "Sort", level=1, prefix="Low claim")
     add_administrations(app, 1, "Sort", level=3, prefix="High claim")
