@@ -210,7 +210,8 @@ def _save_principle(assessment, instrument, principle, views: dict[str, AnswerVi
         flash(_("Nothing was saved: correct the answers marked below."), "error")
         return 422
     try:
-        answer_store.save_answers(db.session, assessment.id, inputs, current_user.id)
+        answer_store.save_answers(db.session, assessment.id, inputs, current_user.id,
+                                  scale=instrument.scale)
     except answer_store.AssessmentLocked:
         flash(locked_message(), "error")
         return 409
@@ -276,7 +277,8 @@ def autosave(assessment_id: int, key: str):
                                **context), 404
     try:
         item = answer_store.parse_answer(instrument, key, request.form)
-        saved = answer_store.save_answers(db.session, target.id, [item], current_user.id)
+        saved = answer_store.save_answers(db.session, target.id, [item], current_user.id,
+                                          scale=instrument.scale)
     except answer_store.AnswerInputError as error:
         return _autosave_reply(indicator, "error", input_error(error), 422, field=error.field,
                                **context)

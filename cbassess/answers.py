@@ -26,7 +26,7 @@ from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from . import headline
-from .instrument import ANSWER_FIELDS, Instrument
+from .instrument import ANSWER_FIELDS, Instrument, Scale
 from .models import Answer, AnswerRevision, Assessment, Status
 from .scoring import headline_average
 from .sqlite_writes import hold_write_lock
@@ -376,7 +376,7 @@ def _current(connection: Connection, assessment_id: int, keys: list[str]) \
 
 
 def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerInput],
-                 user_id: int) -> Saved:
+                 user_id: int, scale: Scale | None = None) -> Saved:
     """Save a batch of validated answers in one transaction.
 
     Raises AssessmentLocked when the assessment is not open for respondents, EditConflict
@@ -388,6 +388,9 @@ def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerIn
     The status and the answers are read under the database's write lock (SQLite) or after
     taking the assessment's row lock (PostgreSQL), so no other save or a submission can come
     between the read and the write.
+
+    `scale` is the instrument's (the caller has parsed it to check the answers): a level's
+    change keeps the claimed average (headline.py) without reading the instrument again.
     """
     inputs = list(inputs)
     keys = [item.indicator_key for item in inputs]
@@ -446,7 +449,9 @@ def save_answers(session: Session, assessment_id: int, inputs: Iterable[AnswerIn
                                         != (stored[answer.indicator_key].level,
                                             stored[answer.indicator_key].not_applicable)
                                         for _, answer in changes)
-            claimed = (headline_average(states, headline.scale_of(connection, assessment_id))
+            # The scale of the instrument the caller parsed the answers with, or looked up.
+            claimed = (headline_average(states, scale or headline.scale_of(connection,
+                                                                           assessment_id))
                        if rescored else None)
             if recounted:
                 connection.execute(_RECOUNT, {"assessment_id": assessment_id, "now": now,
