@@ -223,7 +223,7 @@ def test_the_app_works_on_an_upgraded_0_1_0_database(legacy_url):
 
 
 def test_the_upgrade_computes_the_headline_averages_the_app_would(legacy_url):
-    """0008 fills each assessment's claimed average with scoring's own figure, and leaves
+    """0010 fills each assessment's claimed average with scoring's own figure, and leaves
     the validated one empty where nothing was reviewed; later saves keep it."""
     from cbassess.models import Answer, Assessment
     from cbassess.permissions import instrument_of
