@@ -16,6 +16,7 @@ Version 1 is the first format an import reads; a file of another version is refu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -30,6 +31,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     Integer,
     String,
     Text,
@@ -207,6 +209,10 @@ def decode(column: Column, raw: Any) -> Any:
         if isinstance(raw, bool) or not isinstance(raw, int) or not -limit <= raw < limit:
             raise ValueRefused(_l("is not a whole number in range"))
         return raw
+    if isinstance(kind, Float):  # the headline averages (recomputed on import anyway)
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+            raise ValueRefused(_l("is not a number"))
+        return float(raw)
     if isinstance(kind, String | Text):
         if not isinstance(raw, str):
             raise ValueRefused(_l("is not text"))
