@@ -544,3 +544,33 @@ def test_the_rounds_pages_and_pdf_section_in_french(app, respondent, next_round)
                          query_string={"language": "fr"}).data
     titles = [t for d, t in outline_titles(PdfReader(io.BytesIO(pdf))) if d == 1]
     assert "Comparaison avec le cycle précédent" in titles
+
+
+def test_the_dashboards_average_leaves_out_answers_still_carried_over(
+        app, respondent, next_round):
+    """A carried-over answer counts as unanswered in the stored headline average too (the
+    dashboard sorts on it); confirming one, or changing one, brings it in."""
+    from cbassess.scoring import AnswerValue, score
+
+    def stored_and_live() -> tuple:
+        with app.app_context():
+            assessment = db.session.get(Assessment, next_round)
+            counted = {a.indicator_key: AnswerValue(a.level, a.not_applicable)
+                       for a in db.session.scalars(select(Answer).where(
+                           Answer.assessment_id == next_round, Answer.carried_over.is_(False)))}
+            return (assessment.claimed_average,
+                    score(instrument_of(assessment), counted).average)
+
+    assert stored_and_live() == (None, None)
+    respondent.post(f"/assessments/{next_round}/answers/PW.1/confirm", htmx=True)
+    stored, live = stored_and_live()
+    assert stored is not None and stored == pytest.approx(live)
+    # Changing only the evidence of a carried answer brings its (unchanged) level in too.
+    with app.app_context():
+        level = db.session.scalar(select(Answer.level).where(
+            Answer.assessment_id == next_round, Answer.indicator_key == "OC.1"))
+    reply = respondent.autosave(next_round, "OC.1", level=level, evidence="New evidence",
+                                version=1)
+    assert reply.status_code == 200
+    stored, live = stored_and_live()
+    assert stored is not None and stored == pytest.approx(live)
