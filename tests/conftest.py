@@ -36,27 +36,30 @@ def pytest_collection_modifyitems(config, items) -> None:
     """Tests about one database only say so (`sqlite_only`, `postgresql_only`) and are
     skipped, with the reason, in the other run.
 
-    What the database under it cannot change (a page's layout in a browser, a PDF's pages,
-    text through gettext) is checked once, in the SQLite run: browser tests, and tests
-    marked `database_independent`. Browser tests marked `both_databases` are the PostgreSQL
-    run's smoke set: the walk and the review loop through a real browser.
+    What the database under it cannot change is checked once: browser tests in the SQLite
+    run (except the PostgreSQL run's smoke set, marked `both_databases`: the walk and the
+    review loop through a real browser), tests marked `database_independent` (PDF pages,
+    text through gettext) in the PostgreSQL run, so the two runs, side by side, take about
+    as long as each other.
     """
     other = {"sqlite": "postgresql_only", "postgresql": "sqlite_only"}[BACKEND]
     skip = pytest.mark.skip(reason=f"{other.replace('_', ' ')}: this run is on {BACKEND}")
-    once = pytest.mark.skip(reason="the database does not change what it checks: "
-                                   "run once, in the SQLite run")
     for item in items:
+        once_in = _run_once_in(item)
         if item.get_closest_marker(other):
             item.add_marker(skip)
-        elif BACKEND != "sqlite" and _database_independent(item):
-            item.add_marker(once)
+        elif once_in not in (None, BACKEND):
+            item.add_marker(pytest.mark.skip(
+                reason=f"the database does not change what it checks: run once, in the "
+                       f"{once_in} run"))
 
 
-def _database_independent(item) -> bool:
+def _run_once_in(item) -> str | None:
+    """The one run a database-independent test runs in; None for a test of both runs."""
     if item.get_closest_marker("database_independent"):
-        return True
+        return "postgresql"
     in_browser = E2E in Path(str(item.fspath)).parents
-    return in_browser and not item.get_closest_marker("both_databases")
+    return "sqlite" if in_browser and not item.get_closest_marker("both_databases") else None
 
 
 @pytest.fixture(scope="session")

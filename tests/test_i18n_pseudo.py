@@ -61,7 +61,7 @@ SHIPPED = Path(__file__).resolve().parent.parent / "cbassess" / "instruments" / 
 MARKS = {"gettext": ("⟦", "⟧"), "instrument": ("⟪", "⟫"), "user": ("‹", "›")}
 BRAND = {"cbassess", "CB"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Rendering through gettext does not depend on the database: checked in the SQLite run.
+# Rendering through gettext does not depend on the database: checked in the PostgreSQL run.
 pytestmark = pytest.mark.database_independent
 
 ROLES = {"resp_a": "resp-a@example.org", "fac_a": "fac-a@example.org",
