@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -35,6 +45,7 @@ from .pages import (
     scores_of,
 )
 from .permissions import (
+    AnswerTarget,
     answer_target_or_404,
     assessment_or_404,
     instrument_of,
@@ -260,22 +271,31 @@ def indicator_fragment(assessment_id: int, key: str):
                            editable=editable(assessment), language=language())
 
 
+def _answer_to_save(assessment_id: int, key: str) -> tuple[AnswerTarget, Indicator, dict]:
+    """What a save or a confirmation of one answer needs: the assessment (a few columns, the
+    autosave's authorisation), the indicator, and the reply's context. An indicator the
+    instrument does not have ends the request with a 404 status fragment."""
+    target = answer_target_or_404(assessment_id)
+    instrument = instrument_of_target(target)
+    context = dict(assessment=target, instrument=instrument, language=language())
+    indicator = instrument.indicator(key)
+    if indicator is None:
+        abort(make_response(render_template(
+            "walk/_answer_status.html", indicator_key=key, state="error",
+            message=_("This indicator does not exist in the assessment's instrument."),
+            **context), 404))
+    return target, indicator, context
+
+
 @bp.post("/assessments/<int:assessment_id>/answers/<key>")
 @accepts(ONE_ANSWER)
 @_per_person_saving
 @login_required
 def autosave(assessment_id: int, key: str):
     """Save one answer. htmx gets its status fragment plus out-of-band progress updates."""
-    target = answer_target_or_404(assessment_id)
-    instrument = instrument_of_target(target)
-    indicator = instrument.indicator(key)
-    context = dict(assessment=target, instrument=instrument, language=language())
-    if indicator is None:
-        return render_template("walk/_answer_status.html", indicator_key=key,
-                               state="error", message=_("This indicator does not exist in "
-                                                        "the assessment's instrument."),
-                               **context), 404
+    target, indicator, context = _answer_to_save(assessment_id, key)
     try:
+        instrument = context["instrument"]
         item = answer_store.parse_answer(instrument, key, request.form)
         saved = answer_store.save_answers(db.session, target.id, [item], current_user.id,
                                           scale=instrument.scale)
@@ -310,15 +330,7 @@ def confirm(assessment_id: int, key: str):
     """Confirm an answer carried over from the previous round as it stands: it counts as
     answered from now on (a versioned save with its revision, like any other). Confirming
     one that is no longer carried over changes nothing and says so."""
-    target = answer_target_or_404(assessment_id)
-    instrument = instrument_of_target(target)
-    indicator = instrument.indicator(key)
-    context = dict(assessment=target, instrument=instrument, language=language())
-    if indicator is None:
-        return render_template("walk/_answer_status.html", indicator_key=key,
-                               state="error", message=_("This indicator does not exist in "
-                                                        "the assessment's instrument."),
-                               **context), 404
+    target, indicator, context = _answer_to_save(assessment_id, key)
     try:
         saved = answer_store.confirm_answers(db.session, target.id, [key], current_user.id)
     except answer_store.AssessmentLocked:
