@@ -326,3 +326,14 @@ def test_plain_form_conflict_shows_theirs_and_a_second_post_keeps_mine(make_brow
     kept = second.post(f"/assessments/{a_id}/principles/PW", {**data, "PW.1-version": "1"})
     assert kept.status_code == 303
     assert answers_of(app, a_id)["PW.1"].evidence == "mine"
+
+
+def test_saving_or_confirming_an_indicator_the_instrument_lacks_gets_404_and_writes_nothing(
+        app, respondent, a_id):
+    saved = respondent.autosave(a_id, "PW.99", level=2, evidence="x")
+    confirmed = respondent.post(f"/assessments/{a_id}/answers/PW.99/confirm", htmx=True)
+    for reply in (saved, confirmed):
+        assert reply.status_code == 404
+        assert "This indicator does not exist in the assessment&#39;s instrument." in reply.text
+    with app.app_context():
+        assert db.session.query(Answer).filter_by(indicator_key="PW.99").count() == 0
